@@ -1,0 +1,346 @@
+#!/bin/sh
+# tests/bench/run.sh: the benchmark report behind `make bench`.
+#
+# Every figure is a ratio against a reference measured in the same run on
+# the same machine (a bare fork+exec loop, a bare sigwaitinfo supervisor,
+# spawn-fcgi and multiwatch where installed), because absolute times say
+# more about the machine than about spawn. Times are medians of several
+# runs. Targets that are missed are marked MISSED, but the exit status is
+# 0 all the same: machines are noisy and this is a report, not a test. It
+# exits non-zero only when a measurement itself could not be made.
+#
+# Everything runs on unix sockets in one temporary directory, under a
+# child subreaper (benchtool reap) so that no orphan outlives the run; only
+# processes started here are ever signalled.
+#
+# Environment: SPAWN (default ./spawn), BENCH_RUNS (runs per median, 7),
+# BENCH_KILLS (SIGKILLs for the respawn latency, 20), CC.
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd) || exit 1
+top=$(cd "$here/../.." && pwd) || exit 1
+
+if [ "${1:-}" != --inner ]; then
+	tmpdir=$(mktemp -d /tmp/spawn-bench.XXXXXX) || exit 1
+	trap 'rm -rf "$tmpdir"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	for prog in sleeper floor-start floor-super benchtool; do
+		${CC:-cc} -O2 -o "$tmpdir/$prog" "$here/$prog.c" || {
+			echo "bench: cannot build $prog" >&2
+			exit 1
+		}
+	done
+	"$tmpdir/benchtool" reap sh "$0" --inner "$tmpdir"
+	exit $?
+fi
+
+tmpdir=$2
+bt=$tmpdir/benchtool
+sleeper=$tmpdir/sleeper
+sock=$tmpdir/s.sock
+SPAWN=${SPAWN:-$top/spawn}
+PROBE=$top/tests/probe
+CLIENT=$top/tests/fcgiclient
+RUNS=${BENCH_RUNS:-7}
+KILLS=${BENCH_KILLS:-20}
+summary=$tmpdir/summary
+broke=0
+bgpids=
+: >"$summary"
+
+# Stops whatever supervisors are still running; benchtool reap catches the
+# rest.
+cleanup() {
+	for p in $bgpids; do
+		"$bt" stop "$p" 9 1000 >/dev/null 2>&1
+	done
+	bgpids=
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+
+broken() {
+	echo "bench: BROKEN: $*" >&2
+	broke=1
+}
+
+have() {
+	command -v "$1" >/dev/null 2>&1
+}
+
+# median FILE: the median of the numbers in FILE, one a line ("-" if none).
+median() {
+	sort -n "$1" 2>/dev/null | awk '{ a[NR] = $1 }
+	    END {
+		if (NR == 0) print "-"
+		else if (NR % 2) print a[(NR + 1) / 2]
+		else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2
+	    }'
+}
+
+# ratio A B: A/B with two decimals, "-" when either is missing or B is 0.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a == "-" || b == "-" || b + 0 == 0) print "-"
+		else printf "%.2f\n", a / b
+	}'
+}
+
+# target LINE VALUE OP LIMIT: one summary line, with MISSED when VALUE OP
+# LIMIT does not hold.
+target() {
+	awk -v line="$1" -v v="$2" -v op="$3" -v lim="$4" 'BEGIN {
+		if (v == "-") { printf "%s (target %s %s) NOT MEASURED\n",
+		    line, op, lim; exit }
+		ok = (op == "<=") ? v + 0 <= lim + 0 : v + 0 == lim + 0
+		printf "%s (target %s %s)%s\n", line, op, lim,
+		    ok ? "" : " MISSED"
+	}' >>"$summary"
+}
+
+info() {
+	echo "$1 (reference only)" >>"$summary"
+}
+
+status_kb() {
+	awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+ctxt() {
+	awk '$1 == "voluntary_ctxt_switches:" ||
+	    $1 == "nonvoluntary_ctxt_switches:" { s += $2 }
+	    END { print s + 0 }' "/proc/$1/status" 2>/dev/null
+}
+
+# bg_start NAME CMD ...: starts a supervisor in the background, its stderr
+# in a log; sets $pid.
+bg_start() {
+	bgname=$1
+	shift
+	"$@" >/dev/null 2>>"$tmpdir/log-$bgname" &
+	pid=$!
+	bgpids="$bgpids $pid"
+}
+
+# bg_stop PID: stops a supervisor with SIGTERM (SIGKILL after 5 s) and
+# reaps it.
+bg_stop() {
+	"$bt" stop "$1" 15 5000 || echo "bench: $1 had to be killed" >&2
+	wait "$1" 2>/dev/null
+	bgpids=$(echo "$bgpids" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+
+if [ ! -x "$SPAWN" ]; then
+	echo "bench: $SPAWN is not built" >&2
+	exit 1
+fi
+have spawn-fcgi && sfcgi=$(command -v spawn-fcgi) || sfcgi=
+have multiwatch && mwatch=$(command -v multiwatch) || mwatch=
+[ -n "$sfcgi" ] && [ -n "$mwatch" ] && classic=1 || classic=
+
+echo "spawn benchmark report"
+echo "  spawn:      $SPAWN ($("$SPAWN" --version 2>/dev/null | head -n 1))"
+echo "  machine:    $(uname -sr), $(getconf _NPROCESSORS_ONLN 2>/dev/null) cpus"
+echo "  spawn-fcgi: ${sfcgi:-not installed}"
+echo "  multiwatch: ${mwatch:-not installed}"
+echo "  runs per median: $RUNS; the program is a C pause() loop"
+echo
+
+# 1. Start-up cost. Each run starts N children from scratch and is timed
+# from fork to exit of the launcher; the children are then killed and
+# reaped outside the timing. Runs of the different launchers are
+# interleaved so that drift in the machine's speed hits all of them alike.
+echo "1. Start-up: wall time to start N children (ms, median of $RUNS)"
+echo "   floor = bind + N x (pipe2, fork, dup2, exec, read EOF)"
+printf '   %5s %12s %12s %8s %14s\n' N spawn floor ratio spawn-fcgi
+for n in 1 64 512; do
+	for r in $(seq "$RUNS"); do
+		rm -f "$sock"
+		"$bt" trial "$tmpdir/start-spawn-$n" "$n" "$SPAWN" -s "$sock" \
+		    -F "$n" --min-uptime 0 -- "$sleeper" ||
+		    broken "spawn -F $n --min-uptime 0"
+		rm -f "$sock"
+		"$bt" trial "$tmpdir/start-floor-$n" "$n" "$tmpdir/floor-start" \
+		    "$sock" "$n" "$sleeper" || broken "floor-start $n"
+		if [ -n "$sfcgi" ]; then
+			rm -f "$sock"
+			"$bt" trial "$tmpdir/start-sfcgi-$n" "$n" "$sfcgi" \
+			    -s "$sock" -F "$n" -- "$sleeper" ||
+			    broken "spawn-fcgi -F $n"
+		fi
+	done
+	s=$(median "$tmpdir/start-spawn-$n")
+	f=$(median "$tmpdir/start-floor-$n")
+	c=$(median "$tmpdir/start-sfcgi-$n")
+	printf '   %5s %12s %12s %8s %14s\n' "$n" "$s" "$f" "$(ratio "$s" "$f")" "$c"
+	target "start N=$n: spawn/floor = $(ratio "$s" "$f")" "$(ratio "$s" "$f")" "<=" 1.5
+done
+for r in $(seq "$RUNS"); do
+	rm -f "$sock"
+	"$bt" trial "$tmpdir/start-default" 64 "$SPAWN" -s "$sock" -F 64 -- \
+	    "$sleeper" || broken "spawn -F 64"
+done
+d=$(median "$tmpdir/start-default")
+f=$(median "$tmpdir/start-floor-64")
+limit=$(awk -v f="$f" 'BEGIN { if (f == "-") print "-"; else printf "%.3f\n", f + 100 }')
+within=$(awk -v d="$d" -v l="$limit" 'BEGIN {
+	if (d == "-" || l == "-") print "-"; else print (d + 0 <= l + 0) ? "yes" : "no" }')
+echo "   default --min-uptime 100, N=64: spawn $d ms, floor+100 $limit ms, within: $within"
+[ "$within" = yes ] && m= || m=" MISSED"
+[ "$within" = - ] && m=" NOT MEASURED"
+echo "start N=64 default: spawn = $d ms, floor + min-uptime = $limit ms (target <=)$m" >>"$summary"
+echo
+
+# 2. Footprint and idle wake-ups. The three supervisors run side by side,
+# each with 4 children, and are left idle; an idle supervisor should not
+# wake up at all.
+echo "2. Supervisor with 4 children: resident memory and idle wake-ups"
+rm -f "$tmpdir/f1.sock" "$tmpdir/f2.sock" "$tmpdir/f3.sock"
+bg_start fp-spawn "$SPAWN" -r -F 4 -s "$tmpdir/f1.sock" -- "$sleeper"
+p_spawn=$pid
+bg_start fp-floor "$tmpdir/floor-super" "$tmpdir/f2.sock" 4 "$sleeper"
+p_floor=$pid
+p_mw=
+if [ -n "$classic" ]; then
+	bg_start fp-mw "$sfcgi" -s "$tmpdir/f3.sock" -n -- "$mwatch" -f 4 -- \
+	    "$sleeper"
+	p_mw=$pid
+fi
+for p in $p_spawn $p_floor $p_mw; do
+	"$bt" waitn "$p" 4 5000 || broken "supervisor $p never had 4 children"
+done
+# Past spawn's min-uptime wait, so that only idling is left to measure.
+sleep 0.5
+for p in $p_spawn $p_floor $p_mw; do
+	eval "rss_$p=\$(status_kb $p) c0_$p=\$(ctxt $p)"
+done
+sleep 3
+for p in $p_spawn $p_floor $p_mw; do
+	eval "c1_$p=\$(ctxt $p)"
+	"$bt" waitn "$p" 4 10 || broken "supervisor $p lost children while idle"
+done
+printf '   %-22s %10s %22s\n' supervisor "VmRSS kB" "ctxt switches in 3 s"
+for p in $p_spawn $p_floor $p_mw; do
+	case $p in
+	"$p_spawn") name="spawn -r" ;;
+	"$p_floor") name=floor-super ;;
+	*) name="spawn-fcgi+multiwatch" ;;
+	esac
+	eval "rss=\$rss_$p w=\$((c1_$p - c0_$p))"
+	printf '   %-22s %10s %22s\n' "$name" "$rss" "$w"
+done
+eval "rs=\$rss_$p_spawn rf=\$rss_$p_floor ws=\$((c1_$p_spawn - c0_$p_spawn)) wf=\$((c1_$p_floor - c0_$p_floor))"
+info "footprint: spawn/floor VmRSS = $(ratio "$rs" "$rf") ($rs kB vs $rf kB)"
+if [ -n "$p_mw" ]; then
+	eval "rm=\$rss_$p_mw wm=\$((c1_$p_mw - c0_$p_mw))"
+	info "footprint: spawn/multiwatch VmRSS = $(ratio "$rs" "$rm") ($rs kB vs $rm kB)"
+fi
+target "idle: spawn wake-ups in 3 s = $ws, floor = $wf${p_mw:+, multiwatch = $wm}" "$ws" "<=" "$wf"
+for p in $p_spawn $p_floor $p_mw; do
+	bg_stop "$p"
+done
+echo
+
+# 3. Respawn latency: from just before kill(SIGKILL) of the only child to
+# the first instruction of its replacement, read from the replacement's own
+# CLOCK_MONOTONIC. Children live 250 ms between kills, longer than spawn's
+# min-uptime (100 ms) and multiwatch's -t 100, so neither backs off.
+echo "3. Respawn latency after SIGKILL (us, median of $KILLS kills)"
+latency() {
+	lname=$1
+	shift
+	rm -f "$sock" "$tmpdir/ready"
+	bg_start "lat-$lname" "$@"
+	p=$pid
+	if ! "$bt" respawn "$p" "$tmpdir/ready" "$KILLS" 250 >"$tmpdir/lat-$lname"; then
+		broken "respawn latency of $lname"
+		: >"$tmpdir/lat-$lname"
+	fi
+	bg_stop "$p"
+}
+latency spawn "$SPAWN" -r -F 1 -s "$sock" -- "$sleeper" "$tmpdir/ready"
+latency floor "$tmpdir/floor-super" "$sock" 1 "$sleeper" "$tmpdir/ready"
+if [ -n "$classic" ]; then
+	latency mw "$sfcgi" -s "$sock" -n -- "$mwatch" -f 1 -r 1000 -t 100 -- \
+	    "$sleeper" "$tmpdir/ready"
+fi
+ls_=$(median "$tmpdir/lat-spawn")
+lf=$(median "$tmpdir/lat-floor")
+lm=$(median "$tmpdir/lat-mw")
+printf '   %-22s %10s\n' "spawn -r" "$ls_" floor-super "$lf" \
+    "spawn-fcgi+multiwatch" "$lm"
+info "respawn: spawn/floor latency = $(ratio "$ls_" "$lf") ($ls_ us vs $lf us)"
+[ -n "$classic" ] &&
+    info "respawn: spawn/multiwatch latency = $(ratio "$ls_" "$lm") ($ls_ us vs $lm us)"
+echo
+
+# 4. Requests lost across reloads. A client keeps 6 s of requests going at
+# 4 children that take 5 ms a request, while the pool is replaced 3 times:
+# spawn by SIGHUP; multiwatch, which has no reload, by SIGTERM to each child
+# in turn (it restarts them, and the probe finishes its request first).
+echo "4. Requests lost across 3 reloads under load (6 s, 4 children, 5 ms a request)"
+# load NAME SUPERVISOR-PID RELOAD-CMD: runs the client, reloading 3 times.
+load() {
+	name=$1
+	p=$2
+	shift 2
+	"$bt" waitn "$p" 4 5000 || broken "$name never had 4 children"
+	"$bt" children "$p" | sort >"$tmpdir/before-$name"
+	"$CLIENT" -d 6000 -q "$sock" 2>"$tmpdir/client-$name" >/dev/null &
+	c=$!
+	sleep 1
+	for i in 1 2 3; do
+		[ $# -gt 0 ] && "$@"
+		sleep 1.5
+	done
+	wait "$c" || broken "fcgiclient against $name exited $?"
+	"$bt" waitn "$p" 4 5000 || broken "$name does not have 4 children after the reloads"
+	"$bt" children "$p" | sort >"$tmpdir/after-$name"
+	kept=$(comm -12 "$tmpdir/before-$name" "$tmpdir/after-$name" | wc -l)
+	req=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$tmpdir/client-$name" | tail -n 1)
+	fail=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' "$tmpdir/client-$name" | tail -n 1)
+	[ -n "$req" ] && [ -n "$fail" ] ||
+	    broken "no requests=/failed= from fcgiclient against $name: $(cat "$tmpdir/client-$name")"
+	eval "req_$name=\${req:--} fail_$name=\${fail:--} kept_$name=\$kept"
+}
+if [ ! -x "$PROBE" ] || [ ! -x "$CLIENT" ]; then
+	echo "   skipped: tests/probe or tests/fcgiclient is not built"
+	echo "reload: SKIPPED (tests/probe or tests/fcgiclient missing)" >>"$summary"
+else
+	rm -f "$sock"
+	bg_start load-base "$SPAWN" -r -F 4 -s "$sock" -- "$PROBE" --serve --delay 5
+	load base "$pid"
+	bg_stop "$pid"
+	rm -f "$sock"
+	bg_start load-spawn "$SPAWN" -r -F 4 -s "$sock" -- "$PROBE" --serve --delay 5
+	load spawn "$pid" kill -HUP "$pid"
+	bg_stop "$pid"
+	if [ -n "$classic" ]; then
+		rm -f "$sock"
+		bg_start load-mw "$sfcgi" -s "$sock" -n -- "$mwatch" -f 4 -r 1000 \
+		    -t 100 -s TERM -- "$PROBE" --serve --delay 5
+		load mw "$pid" "$bt" rolling "$pid" 4 15 5000
+		bg_stop "$pid"
+	else
+		req_mw=- fail_mw=- kept_mw=-
+	fi
+	printf '   %-32s %9s %7s %18s\n' setup requests failed "children kept"
+	printf '   %-32s %9s %7s %18s\n' "spawn -r, no reload" "$req_base" "$fail_base" "$kept_base of 4"
+	printf '   %-32s %9s %7s %18s\n' "spawn -r, 3 x SIGHUP" "$req_spawn" "$fail_spawn" "$kept_spawn of 4"
+	printf '   %-32s %9s %7s %18s\n' "spawn-fcgi+multiwatch, 3 x TERM" "$req_mw" "$fail_mw" "$kept_mw of 4"
+	[ "$kept_spawn" = 0 ] ||
+	    echo "reload: spawn kept $kept_spawn of 4 children across 3 SIGHUPs (expected 0) MISSED" >>"$summary"
+	target "reload: spawn failed requests = $fail_spawn of $req_spawn, multiwatch $fail_mw of $req_mw" "$fail_spawn" "==" 0
+fi
+echo
+
+echo "Summary"
+sed 's/^/  /' "$summary"
+if [ "$broke" -ne 0 ]; then
+	echo "bench: some measurements could not be made (see BROKEN above)" >&2
+	exit 1
+fi
+exit 0
