@@ -1,0 +1,2558 @@
+/*
+ * spawn: bind a FastCGI listening socket, drop privileges, start N copies
+ * of a program with the socket on fd 0, verify they started, and exit or
+ * supervise them.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spawn.h"
+
+extern char **environ;
+
+/* Parsing: pure functions, no I/O. */
+
+const char *
+spawn_parse_number(const char *s, long long lo, long long hi, long long *out)
+{
+	const char *p = s;
+	long long v;
+	char *end;
+
+	if (*p == '-')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return "not a number";
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return "not a number";
+	if (errno == ERANGE)
+		return *s == '-' ? "too small" : "too large";
+	if (v < lo)
+		return "too small";
+	if (v > hi)
+		return "too large";
+	*out = v;
+	return NULL;
+}
+
+const char *
+spawn_parse_mode(const char *s, int *out)
+{
+	int v = 0;
+	const char *p;
+
+	if (*s == '\0' || strlen(s) > 4)
+		return "not an octal mode (0..0777)";
+	for (p = s; *p; p++) {
+		if (*p < '0' || *p > '7')
+			return "not an octal mode (0..0777)";
+		v = v * 8 + (*p - '0');
+	}
+	if (v > 0777)
+		return "not an octal mode (0..0777)";
+	*out = v;
+	return NULL;
+}
+
+static const struct {
+	const char *name;
+	int sig;
+} signals[] = {
+	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
+	{ "ILL", SIGILL }, { "TRAP", SIGTRAP }, { "ABRT", SIGABRT },
+	{ "BUS", SIGBUS }, { "FPE", SIGFPE }, { "KILL", SIGKILL },
+	{ "USR1", SIGUSR1 }, { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
+	{ "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM },
+	{ "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "STOP", SIGSTOP },
+	{ "TSTP", SIGTSTP }, { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },
+	{ "URG", SIGURG }, { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
+	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH },
+	{ "IO", SIGIO }, { "SYS", SIGSYS },
+};
+
+const char *
+spawn_signal_name(int sig)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (signals[i].sig == sig)
+			return signals[i].name;
+	return NULL;
+}
+
+const char *
+spawn_parse_signal(const char *s, int *out)
+{
+	const char *name = s;
+	long long v;
+	size_t i;
+
+	if (isdigit((unsigned char)*s)) {
+		if (spawn_parse_number(s, 1, NSIG - 1, &v) != NULL)
+			return "not a signal";
+		*out = (int)v;
+		return NULL;
+	}
+	if (strncasecmp(name, "SIG", 3) == 0)
+		name += 3;
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		if (strcasecmp(name, signals[i].name) == 0) {
+			*out = signals[i].sig;
+			return NULL;
+		}
+	}
+	return "not a signal";
+}
+
+static const struct {
+	const char *name;
+	int resource;
+} limits[] = {
+	{ "nofile", RLIMIT_NOFILE }, { "core", RLIMIT_CORE },
+	{ "nproc", RLIMIT_NPROC }, { "as", RLIMIT_AS },
+	{ "data", RLIMIT_DATA }, { "stack", RLIMIT_STACK },
+	{ "fsize", RLIMIT_FSIZE }, { "cpu", RLIMIT_CPU },
+	{ "memlock", RLIMIT_MEMLOCK },
+};
+
+static const char *
+limit_name(int resource)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+		if (limits[i].resource == resource)
+			return limits[i].name;
+	return "?";
+}
+
+const char *
+spawn_parse_limit(const char *s, struct spawn_limit *out)
+{
+	const char *eq = strchr(s, '=');
+	long long v;
+	size_t i;
+
+	if (eq == NULL)
+		return "not RESOURCE=VALUE";
+	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		if (strlen(limits[i].name) == (size_t)(eq - s) &&
+		    strncmp(s, limits[i].name, eq - s) == 0)
+			break;
+	}
+	if (i == sizeof(limits) / sizeof(limits[0]))
+		return "unknown resource (nofile core nproc as data stack "
+		    "fsize cpu memlock)";
+	out->resource = limits[i].resource;
+	if (strcmp(eq + 1, "unlimited") == 0 || strcmp(eq + 1, "infinity") == 0) {
+		out->value = RLIM_INFINITY;
+		return NULL;
+	}
+	if (eq[1] == '-' || spawn_parse_number(eq + 1, 0, LLONG_MAX, &v) != NULL)
+		return "not a number or unlimited";
+	out->value = (rlim_t)v;
+	return NULL;
+}
+
+int
+spawn_exit_code(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return SPAWN_EXIT_FAIL;
+}
+
+const char *
+spawn_parse_inet(const char *addr, int port, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(addr);
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
+		if (n - 2 >= sizeof(buf))
+			return "not an IPv4 or IPv6 address";
+		memcpy(buf, addr + 1, n - 2);
+		buf[n - 2] = '\0';
+		if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) != 1)
+			return "not an IPv6 address";
+		goto v6;
+	}
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((unsigned short)port);
+		*len = sizeof(*sin);
+		return NULL;
+	}
+	if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1)
+		return "not an IPv4 or IPv6 address";
+v6:
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons((unsigned short)port);
+	*len = sizeof(*sin6);
+	return NULL;
+}
+
+const char *
+spawn_parse_target(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)ss;
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	long long port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (*s == '\0')
+		return "empty address";
+	colon = strrchr(s, ':');
+	if (*s == '/' || *s == '.' || colon == NULL) {
+		if (strlen(s) >= sizeof(sun->sun_path))
+			return "socket path too long";
+		sun->sun_family = AF_UNIX;
+		strcpy(sun->sun_path, s);
+		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+		    strlen(s) + 1);
+		return NULL;
+	}
+	if (spawn_parse_number(colon + 1, 1, 65535, &port) != NULL)
+		return "bad port (1..65535)";
+	if ((size_t)(colon - s) >= sizeof(host))
+		return "not an IPv4 or IPv6 address";
+	memcpy(host, s, colon - s);
+	host[colon - s] = '\0';
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+	if (*host != '[' && strchr(host, ':') != NULL)
+		return "an IPv6 address needs brackets: [ADDR]:PORT";
+	return spawn_parse_inet(host, (int)port, ss, len);
+}
+
+/* FastCGI records: specification 1.0, sections 3.3 and 3.4. */
+
+void
+fcgi_encode_header(unsigned char *buf, int type, int request_id,
+    int content_length, int padding_length)
+{
+	buf[0] = FCGI_VERSION_1;
+	buf[1] = (unsigned char)type;
+	buf[2] = (unsigned char)(request_id >> 8);
+	buf[3] = (unsigned char)request_id;
+	buf[4] = (unsigned char)(content_length >> 8);
+	buf[5] = (unsigned char)content_length;
+	buf[6] = (unsigned char)padding_length;
+	buf[7] = 0;
+}
+
+int
+fcgi_decode_header(const unsigned char *buf, struct fcgi_header *h)
+{
+	h->version = buf[0];
+	h->type = buf[1];
+	h->request_id = (buf[2] << 8) | buf[3];
+	h->content_length = (buf[4] << 8) | buf[5];
+	h->padding_length = buf[6];
+	return h->version == FCGI_VERSION_1 ? 0 : -1;
+}
+
+static size_t
+encode_length(unsigned char *p, size_t n)
+{
+	if (n < 128) {
+		p[0] = (unsigned char)n;
+		return 1;
+	}
+	p[0] = (unsigned char)((n >> 24) | 0x80);
+	p[1] = (unsigned char)(n >> 16);
+	p[2] = (unsigned char)(n >> 8);
+	p[3] = (unsigned char)n;
+	return 4;
+}
+
+size_t
+fcgi_encode_pair(unsigned char *buf, size_t cap, const char *name,
+    size_t nlen, const char *value, size_t vlen)
+{
+	size_t need = (nlen < 128 ? 1 : 4) + (vlen < 128 ? 1 : 4) + nlen + vlen;
+	size_t off;
+
+	if (need > cap || nlen > 0x7fffffff || vlen > 0x7fffffff)
+		return 0;
+	off = encode_length(buf, nlen);
+	off += encode_length(buf + off, vlen);
+	memcpy(buf + off, name, nlen);
+	memcpy(buf + off + nlen, value, vlen);
+	return need;
+}
+
+static size_t
+decode_length(const unsigned char *p, size_t len, size_t *n)
+{
+	if (len < 1)
+		return 0;
+	if (!(p[0] & 0x80)) {
+		*n = p[0];
+		return 1;
+	}
+	if (len < 4)
+		return 0;
+	*n = ((size_t)(p[0] & 0x7f) << 24) | ((size_t)p[1] << 16) |
+	    ((size_t)p[2] << 8) | p[3];
+	return 4;
+}
+
+size_t
+fcgi_decode_pair(const unsigned char *buf, size_t len,
+    const unsigned char **name, size_t *nlen, const unsigned char **value,
+    size_t *vlen)
+{
+	size_t a, b;
+
+	if ((a = decode_length(buf, len, nlen)) == 0)
+		return 0;
+	if ((b = decode_length(buf + a, len - a, vlen)) == 0)
+		return 0;
+	if (*nlen > len - a - b || *vlen > len - a - b - *nlen)
+		return 0;
+	*name = buf + a + b;
+	*value = *name + *nlen;
+	return a + b + *nlen + *vlen;
+}
+
+static const char *const get_values_names[] = {
+	"FCGI_MAX_CONNS", "FCGI_MAX_REQS", "FCGI_MPXS_CONNS",
+};
+
+size_t
+fcgi_get_values_query(unsigned char *buf, size_t cap)
+{
+	size_t off = FCGI_HEADER_LEN, i, n;
+
+	if (cap < FCGI_HEADER_LEN)
+		return 0;
+	for (i = 0; i < 3; i++) {
+		n = fcgi_encode_pair(buf + off, cap - off, get_values_names[i],
+		    strlen(get_values_names[i]), "", 0);
+		if (n == 0)
+			return 0;
+		off += n;
+	}
+	fcgi_encode_header(buf, FCGI_GET_VALUES, 0,
+	    (int)(off - FCGI_HEADER_LEN), 0);
+	return off;
+}
+
+/* The command line. */
+
+enum {
+	OPT_MIN_UPTIME = 256, OPT_RETRIES, OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT,
+	OPT_SUBREAPER, OPT_FD, OPT_FD_NAME, OPT_CHECK, OPT_CHECK_TIMEOUT,
+	OPT_PROBE, OPT_LIMIT, OPT_UMASK, OPT_NICE, OPT_NO_NEW_PRIVS,
+	OPT_OUTPUT,
+};
+
+static const struct option_def {
+	int key;
+	const char *name;
+	int has_arg;
+} options[] = {
+	{ 'a', "address", 1 }, { 'p', "port", 1 }, { 's', "socket", 1 },
+	{ 'M', "socket-mode", 1 }, { 'U', "socket-user", 1 },
+	{ 'G', "socket-group", 1 }, { 'b', "backlog", 1 },
+	{ 'F', "children", 1 }, { 'C', "php-children", 1 },
+	{ 'd', "chdir", 1 }, { 'c', "chroot", 1 },
+	{ 'S', "bind-before-chroot", 0 }, { 'u', "user", 1 },
+	{ 'g', "group", 1 }, { 'P', "pid-file", 1 }, { 'n', "no-fork", 0 },
+	{ 'f', "shell-command", 1 }, { 'v', "version", 0 },
+	{ 'h', "help", 0 }, { OPT_MIN_UPTIME, "min-uptime", 1 },
+	{ 'w', "wait", 0 }, { 'r', "respawn", 0 },
+	{ OPT_RETRIES, "retries", 1 }, { OPT_STOP_SIGNAL, "stop-signal", 1 },
+	{ OPT_STOP_TIMEOUT, "stop-timeout", 1 },
+	{ OPT_SUBREAPER, "subreaper", 0 }, { OPT_FD, "fd", 1 },
+	{ OPT_FD_NAME, "fd-name", 1 }, { OPT_CHECK, "check", 0 },
+	{ OPT_CHECK_TIMEOUT, "check-timeout", 1 }, { OPT_PROBE, "probe", 1 },
+	{ 'e', "env", 1 }, { 'E', "clear-env", 0 }, { OPT_LIMIT, "limit", 1 },
+	{ OPT_UMASK, "umask", 1 }, { OPT_NICE, "nice", 1 },
+	{ OPT_NO_NEW_PRIVS, "no-new-privs", 0 }, { OPT_OUTPUT, "output", 1 },
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const struct option_def *
+find_short(int c)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++)
+		if (options[i].key == c)
+			return &options[i];
+	return NULL;
+}
+
+static const struct option_def *
+find_long(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++)
+		if (strlen(options[i].name) == len &&
+		    strncmp(options[i].name, name, len) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/* Bounded number for option d: fills *out or writes the message. */
+static int
+number_arg(const struct option_def *d, const char *v, long long lo,
+    long long hi, long long *out, char *err, size_t errlen)
+{
+	const char *why = spawn_parse_number(v, lo, hi, out);
+
+	if (why == NULL)
+		return 0;
+	snprintf(err, errlen, "%s \"%s\": %s (%lld..%lld)", d->name, v, why,
+	    lo, hi);
+	return -1;
+}
+
+static int
+apply_option(struct spawn_opts *o, const struct option_def *d, char *v,
+    char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	const char *why = NULL;
+	long long n;
+	int m;
+
+#define NUM(lo, hi) \
+	do { \
+		if (number_arg(d, v, (lo), (hi), &n, err, errlen) < 0) \
+			return -1; \
+	} while (0)
+
+	switch (d->key) {
+	case 'a':
+		if ((why = spawn_parse_inet(v, 0, &ss, &len)) == NULL)
+			o->address = v;
+		break;
+	case 'p': NUM(1, 65535); o->port = (int)n; break;
+	case 's':
+		if (*v == '\0')
+			why = "empty path";
+		else if (strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			why = "path too long for a unix socket";
+		o->socket_path = v;
+		break;
+	case 'M':
+		if ((why = spawn_parse_mode(v, &m)) == NULL)
+			o->socket_mode = m;
+		break;
+	case 'U': o->socket_user = v; break;
+	case 'G': o->socket_group = v; break;
+	case 'b': NUM(1, 65535); o->backlog = (int)n; break;
+	case 'F': NUM(1, SPAWN_MAX_CHILDREN); o->children = (int)n; break;
+	case 'C': NUM(0, SPAWN_MAX_CHILDREN); o->php_children = (int)n; break;
+	case 'd': o->chdir_dir = v; break;
+	case 'c': o->chroot_dir = v; break;
+	case 'S': o->bind_before_chroot = 1; break;
+	case 'u': o->user = v; break;
+	case 'g': o->group = v; break;
+	case 'P': o->pid_file = v; break;
+	case 'n': o->no_fork = 1; break;
+	case 'f': o->shell_command = v; break;
+	case 'v': o->show_version = 1; break;
+	case 'h': o->show_help = 1; break;
+	case OPT_MIN_UPTIME: NUM(0, 3600000); o->min_uptime = (long)n; break;
+	case 'w': o->wait = 1; break;
+	case 'r': o->respawn = 1; break;
+	case OPT_RETRIES: NUM(0, 1000000); o->retries = (int)n; break;
+	case OPT_STOP_SIGNAL:
+		if ((why = spawn_parse_signal(v, &m)) == NULL)
+			o->stop_signal = m;
+		break;
+	case OPT_STOP_TIMEOUT: NUM(0, 86400); o->stop_timeout = (int)n; break;
+	case OPT_SUBREAPER: o->subreaper = 1; break;
+	case OPT_FD: NUM(0, 65535); o->fd = (int)n; break;
+	case OPT_FD_NAME:
+		if (*v == '\0' || strchr(v, ':') != NULL)
+			why = "not a socket name";
+		o->fd_name = v;
+		break;
+	case OPT_CHECK: o->check = 1; break;
+	case OPT_CHECK_TIMEOUT: NUM(1, 600000); o->check_timeout = (long)n; break;
+	case OPT_PROBE: o->probe = v; break;
+	case 'e':
+		if (*v == '\0' || *v == '=')
+			why = "not NAME or NAME=VALUE";
+		o->env[o->nenv++] = v;
+		o->env[o->nenv] = NULL;
+		break;
+	case 'E': o->clear_env = 1; break;
+	case OPT_LIMIT:
+		if (o->nlimits == SPAWN_MAX_LIMITS)
+			why = "too many limits";
+		else if ((why = spawn_parse_limit(v, &o->limits[o->nlimits])) == NULL)
+			o->nlimits++;
+		break;
+	case OPT_UMASK:
+		if ((why = spawn_parse_mode(v, &m)) == NULL)
+			o->umask_mode = m;
+		break;
+	case OPT_NICE: NUM(-20, 19); o->nice_set = 1; o->nice_value = (int)n; break;
+	case OPT_NO_NEW_PRIVS: o->no_new_privs = 1; break;
+	case OPT_OUTPUT: o->output = v; break;
+	}
+#undef NUM
+	if (why != NULL) {
+		snprintf(err, errlen, "%s \"%s\": %s", d->name, v, why);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+init_opts(struct spawn_opts *o, char **envbuf)
+{
+	memset(o, 0, sizeof(*o));
+	o->socket_mode = -1;
+	o->backlog = -1;
+	o->children = -1;
+	o->php_children = -1;
+	o->min_uptime = -1;
+	o->retries = -1;
+	o->stop_timeout = -1;
+	o->fd = -1;
+	o->check_timeout = -1;
+	o->umask_mode = -1;
+	o->env = envbuf;
+	o->env[0] = NULL;
+}
+
+int
+spawn_parse_args(int argc, char **argv, struct spawn_opts *o, char **envbuf,
+    char *err, size_t errlen)
+{
+	const struct option_def *d;
+	char *a, *v, *eq;
+	int i;
+
+	init_opts(o, envbuf);
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0')
+			break;
+		if (a[1] == '-') {
+			eq = strchr(a + 2, '=');
+			d = find_long(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+			if (d == NULL) {
+				snprintf(err, errlen, "unknown option %.*s",
+				    eq ? (int)(eq - a) : (int)strlen(a), a);
+				return SPAWN_EXIT_USAGE;
+			}
+			if (!d->has_arg && eq != NULL) {
+				snprintf(err, errlen, "option --%s takes no value",
+				    d->name);
+				return SPAWN_EXIT_USAGE;
+			}
+			v = NULL;
+			if (d->has_arg) {
+				if (eq != NULL)
+					v = eq + 1;
+				else if (i + 1 < argc)
+					v = argv[++i];
+				else {
+					snprintf(err, errlen,
+					    "option --%s needs a value", d->name);
+					return SPAWN_EXIT_USAGE;
+				}
+			}
+			if (apply_option(o, d, v, err, errlen) < 0)
+				return SPAWN_EXIT_USAGE;
+			continue;
+		}
+		for (a++; *a != '\0'; a++) {
+			d = (unsigned char)*a < 128 && *a != '-' ? find_short(*a) : NULL;
+			if (d == NULL) {
+				snprintf(err, errlen, "unknown option -%c", *a);
+				return SPAWN_EXIT_USAGE;
+			}
+			if (!d->has_arg) {
+				if (apply_option(o, d, NULL, err, errlen) < 0)
+					return SPAWN_EXIT_USAGE;
+				continue;
+			}
+			if (a[1] != '\0')
+				v = a + 1;
+			else if (i + 1 < argc)
+				v = argv[++i];
+			else {
+				snprintf(err, errlen, "option -%c needs a value", *a);
+				return SPAWN_EXIT_USAGE;
+			}
+			if (apply_option(o, d, v, err, errlen) < 0)
+				return SPAWN_EXIT_USAGE;
+			break;
+		}
+	}
+	o->argv = argv + i;
+	o->argc = argc - i;
+	return 0;
+}
+
+const char *
+spawn_check_conflicts(const struct spawn_opts *o)
+{
+	int sockets = (o->socket_path != NULL) + (o->port != 0) + (o->fd >= 0);
+
+	if (o->probe != NULL) {
+		if (o->argc > 0 || o->shell_command || o->socket_path ||
+		    o->port || o->fd >= 0 || o->no_fork || o->wait ||
+		    o->respawn || o->check || o->children > 0)
+			return "--probe takes only --check-timeout";
+		return NULL;
+	}
+	if (o->socket_path && o->port)
+		return "-s and -p are exclusive";
+	if (sockets > 1)
+		return "--fd is exclusive with -s and -p";
+	if (o->fd_name && sockets > 0)
+		return "--fd-name is for systemd socket activation, not with -s, -p or --fd";
+	if (o->address && !o->port)
+		return "-a needs -p";
+	if (o->socket_path == NULL) {
+		if (o->socket_mode >= 0)
+			return "-M needs -s";
+		if (o->socket_user)
+			return "-U needs -s";
+		if (o->socket_group)
+			return "-G needs -s";
+	}
+	if (o->fd >= 0 && o->backlog >= 0)
+		return "-b does not apply to an inherited socket (--fd)";
+	if (o->bind_before_chroot && !o->chroot_dir)
+		return "-S needs -c";
+	if (o->shell_command && o->argc > 0)
+		return "-f and a program are exclusive";
+	if (!o->shell_command && o->argc == 0)
+		return "no program given";
+	if (o->no_fork) {
+		if (o->children > 1)
+			return "-n starts one process: -F is not allowed";
+		if (o->wait || o->respawn)
+			return "-n and -w/-r are exclusive";
+		if (o->check)
+			return "-n and --check are exclusive";
+		if (o->subreaper)
+			return "-n and --subreaper are exclusive";
+	}
+	if (o->children > 0 && o->php_children > 0 &&
+	    (long)o->children * o->php_children > 65536)
+		return "-F times -C is more than 65536 processes";
+	return NULL;
+}
+
+void
+spawn_apply_defaults(struct spawn_opts *o)
+{
+	if (o->backlog < 0)
+		o->backlog = SPAWN_DEFAULT_BACKLOG;
+	if (o->children < 0)
+		o->children = 1;
+	if (o->min_uptime < 0)
+		o->min_uptime = SPAWN_DEFAULT_MIN_UPTIME;
+	if (o->respawn)
+		o->wait = 1;
+	if (o->retries < 0)
+		o->retries = SPAWN_DEFAULT_RETRIES;
+	if (o->stop_signal == 0)
+		o->stop_signal = SIGTERM;
+	if (o->stop_timeout < 0)
+		o->stop_timeout = SPAWN_DEFAULT_STOP_TIMEOUT;
+	if (o->check_timeout < 0)
+		o->check_timeout = SPAWN_DEFAULT_CHECK_TIMEOUT;
+	if (o->address == NULL)
+		o->address = "0.0.0.0";
+}
+
+#ifndef SPAWN_NO_MAIN
+
+/* Diagnostics: one line on stderr, "spawn: <doing what> <object>: <reason>". */
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+say(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	/* One write, so that lines from several processes do not interleave. */
+	fprintf(stderr, "spawn: %.*s\n", n, buf);
+	fflush(stderr);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+describe_status(char *buf, size_t len, int status)
+{
+	const char *name;
+
+	if (WIFEXITED(status)) {
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status)) {
+		name = spawn_signal_name(WTERMSIG(status));
+		snprintf(buf, len, "killed by signal %d%s%s%s", WTERMSIG(status),
+		    name ? " (SIG" : "", name ? name : "", name ? ")" : "");
+	} else {
+		snprintf(buf, len, "stopped with status 0x%x", status);
+	}
+}
+
+/* Run-time state: what main() resolved and opened, shared by every step. */
+
+struct slot {
+	pid_t pid;            /* the running child, 0 when none */
+	long long started;    /* when it was forked, ms */
+	int fails;            /* failed starts in a row */
+	long long restart_at; /* when to start the next one, 0 when not due */
+	pid_t pending;        /* reload: the new child under verification */
+	long long pending_started;
+	pid_t old;            /* reload: the replaced child, being stopped */
+	long long old_kill_at;
+};
+
+struct run {
+	struct spawn_opts *o;
+	int is_root;
+	int drop_uid, drop_gid;  /* -u/-g given: set them in the child */
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	int ngroups;
+	int sock_chown;
+	int backlog_given;
+	uid_t sock_uid;
+	gid_t sock_gid;
+
+	int sock;                /* the listening socket */
+	int inherited;           /* from --fd or systemd: never unlinked */
+	int sock_dirfd;          /* directory of the socket file we made */
+	const char *sock_base;
+	dev_t sock_dev;
+	ino_t sock_ino;
+	int check_fd;            /* --check: connected before the children */
+
+	int pid_dirfd;           /* directory of the pid file */
+	const char *pid_base;
+	char pid_tmp[NAME_MAX + 1];
+	int pid_written;
+
+	int out_fd;              /* for fds 1 and 2 of the children, or -1 */
+	const char *path;        /* the program, resolved */
+	char **argv;
+	char **envp;
+	char *sh_argv[4];
+
+	sigset_t orig_mask;      /* what spawn inherited, for the children */
+	struct sigaction orig_chld;
+	sigset_t handled;        /* signals spawn takes with sigwaitinfo */
+
+	int notify_fd;
+	struct sockaddr_un notify_addr;
+	socklen_t notify_len;
+
+	struct slot *slots;
+	int nslots;
+};
+
+/* Removes what this run created: the socket file and the pid file. */
+static void
+cleanup(struct run *r)
+{
+	struct stat st;
+
+	if (r->sock_dirfd >= 0 && r->sock_base != NULL &&
+	    fstatat(r->sock_dirfd, r->sock_base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISSOCK(st.st_mode) && st.st_dev == r->sock_dev &&
+	    st.st_ino == r->sock_ino)
+		unlinkat(r->sock_dirfd, r->sock_base, 0);
+	if (r->pid_dirfd >= 0) {
+		if (r->pid_tmp[0] != '\0')
+			unlinkat(r->pid_dirfd, r->pid_tmp, 0);
+		if (r->pid_written)
+			unlinkat(r->pid_dirfd, r->pid_base, 0);
+	}
+	r->pid_tmp[0] = '\0';
+	r->pid_written = 0;
+	r->sock_base = NULL;
+}
+
+static void __attribute__((noreturn))
+die(struct run *r, int code)
+{
+	if (r != NULL)
+		cleanup(r);
+	exit(code);
+}
+
+/* Descriptors. */
+
+/*
+ * Whatever the caller left open must not reach the children: mark every
+ * descriptor above 2 close-on-exec, once, here where it is safe to read
+ * /proc. The socket reaches fd 0 of a child through dup2, which clears the
+ * flag on the copy.
+ */
+static void
+cloexec_inherited(void)
+{
+	struct rlimit rl;
+	struct dirent *de;
+	DIR *d;
+	long fd, max;
+
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			fd = strtol(de->d_name, NULL, 10);
+			if (fd > 2 && fd != dirfd(d))
+				fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+		}
+		closedir(d);
+		return;
+	}
+	max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ?
+	    (long)rl.rlim_cur : 65536;
+	if (max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* A daemon started with 0, 1 or 2 closed would hand out those numbers. */
+static void
+ensure_std_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+static int
+split_path(const char *path, char *dir, size_t dirlen, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL) {
+		snprintf(dir, dirlen, ".");
+		*base = path;
+	} else if (slash == path) {
+		snprintf(dir, dirlen, "/");
+		*base = slash + 1;
+	} else {
+		if ((size_t)(slash - path) >= dirlen)
+			return -1;
+		memcpy(dir, path, slash - path);
+		dir[slash - path] = '\0';
+		*base = slash + 1;
+	}
+	return **base == '\0' ? -1 : 0;
+}
+
+/* Socket. */
+
+/* What is at a unix socket path now: nothing, a stale socket, or in use. */
+static void
+check_socket_path(struct run *r, const char *path,
+    const struct sockaddr_un *sun, socklen_t len)
+{
+	struct stat st;
+	int fd, rc, e;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return;
+		say("socket %s: %s", path, strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		say("socket %s: exists and is not a socket", path);
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	/* Non-blocking, so that a full backlog cannot hang us. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+		say("socket %s: %s", path, strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	rc = connect(fd, (const struct sockaddr *)sun, len);
+	e = errno;
+	close(fd);
+	if (rc == 0 || e == EAGAIN || e == EINPROGRESS) {
+		say("socket %s: already in use", path);
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	if (e != ECONNREFUSED) {
+		say("socket %s: %s", path, strerror(e));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		say("remove stale socket %s: %s", path, strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+}
+
+static void
+bind_unix(struct run *r)
+{
+	const char *path = r->o->socket_path;
+	struct sockaddr_un sun;
+	socklen_t len;
+	char dir[PATH_MAX];
+	struct stat st;
+	mode_t old, mode;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+	check_socket_path(r, path, &sun, len);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		say("socket %s: %s", path, strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	/*
+	 * The file gets its final mode at creation: a umask around bind(),
+	 * so there is no moment when it is more open than asked.
+	 */
+	old = umask(0);
+	mode = r->o->socket_mode >= 0 ? (mode_t)r->o->socket_mode : (0660 & ~old);
+	umask(~mode & 0777);
+	if (bind(fd, (struct sockaddr *)&sun, len) < 0) {
+		umask(old);
+		say("bind %s: %s", path, strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	umask(old);
+	if (split_path(path, dir, sizeof(dir), &r->sock_base) < 0 ||
+	    (r->sock_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fstatat(r->sock_dirfd, r->sock_base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		say("socket %s: %s", path, strerror(errno));
+		unlink(path);
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	r->sock_dev = st.st_dev;
+	r->sock_ino = st.st_ino;
+	/* Owner before listen(), so no client connects while it is wrong. */
+	if (r->sock_chown && lchown(path, r->sock_uid, r->sock_gid) < 0) {
+		say("chown socket %s: %s", path, strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	if (listen(fd, r->o->backlog) < 0) {
+		say("listen %s: %s", path, strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	r->sock = fd;
+}
+
+static void
+bind_inet(struct run *r)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	spawn_parse_inet(r->o->address, r->o->port, &ss, &len);
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		say("socket %s port %d: %s", r->o->address, r->o->port,
+		    strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0 ||
+	    listen(fd, r->o->backlog) < 0) {
+		say("bind %s port %d: %s", r->o->address, r->o->port,
+		    strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	r->sock = fd;
+}
+
+/* Is fd a listening stream socket? NULL, or why not. */
+static const char *
+listening_socket(int fd)
+{
+	int v;
+	socklen_t len = sizeof(v);
+
+	if (fcntl(fd, F_GETFD) < 0)
+		return "not open";
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0)
+		return errno == ENOTSOCK ? "not a socket" : strerror(errno);
+	if (v != SOCK_STREAM)
+		return "not a stream socket";
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0 || !v)
+		return "not a listening socket";
+	return NULL;
+}
+
+/*
+ * systemd socket activation (sd_listen_fds(3)): sockets from fd 3 on,
+ * LISTEN_PID must be ours. Returns the fd to use, or -1 when the
+ * environment does not pass us any.
+ */
+static int
+activation_fd(struct run *r)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	const char *names = getenv("LISTEN_FDNAMES"), *p;
+	long long lpid, nfds;
+	int i, chosen = -1;
+	size_t nl;
+
+	if (pid == NULL || fds == NULL ||
+	    spawn_parse_number(pid, 1, INT_MAX, &lpid) != NULL ||
+	    lpid != getpid() ||
+	    spawn_parse_number(fds, 1, 65536, &nfds) != NULL)
+		return -1;
+	if (r->o->fd_name == NULL) {
+		chosen = 3;
+	} else {
+		p = names;
+		nl = strlen(r->o->fd_name);
+		for (i = 0; p != NULL && i < nfds; i++) {
+			if (strncmp(p, r->o->fd_name, nl) == 0 &&
+			    (p[nl] == ':' || p[nl] == '\0')) {
+				chosen = 3 + i;
+				break;
+			}
+			p = strchr(p, ':');
+			if (p != NULL)
+				p++;
+		}
+		if (chosen < 0) {
+			say("fd-name \"%s\": no such socket in LISTEN_FDNAMES \"%s\"",
+			    r->o->fd_name, names ? names : "");
+			die(r, SPAWN_EXIT_USAGE);
+		}
+	}
+	for (i = 3; i < 3 + nfds; i++)
+		if (i != chosen)
+			close(i);
+	return chosen;
+}
+
+static void
+open_socket(struct run *r)
+{
+	struct spawn_opts *o = r->o;
+	const char *why;
+	int fd = o->fd;
+
+	if (fd < 0 && !o->socket_path && !o->port) {
+		if ((fd = activation_fd(r)) < 0) {
+			if (o->fd_name)
+				say("fd-name \"%s\": no sockets passed by systemd "
+				    "(LISTEN_PID/LISTEN_FDS)", o->fd_name);
+			else
+				say("no socket given: use -s, -p or --fd");
+			die(r, SPAWN_EXIT_USAGE);
+		}
+	}
+	if (fd >= 0) {
+		if ((why = listening_socket(fd)) != NULL) {
+			say("fd %d: %s", fd, why);
+			die(r, SPAWN_EXIT_USAGE);
+		}
+		if (r->backlog_given && o->fd < 0) {
+			say("-b does not apply to a socket passed by systemd");
+			die(r, SPAWN_EXIT_USAGE);
+		}
+		r->sock = fd;
+		r->inherited = 1;
+		if (fd > 2)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	} else if (o->socket_path) {
+		bind_unix(r);
+	} else {
+		bind_inet(r);
+	}
+	/* FastCGI applications expect a blocking socket (PROTOCOLS.md). */
+	fcntl(r->sock, F_SETFL, fcntl(r->sock, F_GETFL) & ~O_NONBLOCK);
+}
+
+/* Privileges: resolved while /etc is still visible, dropped in the child. */
+
+static int
+lookup_user(const char *name, uid_t *uid, gid_t *gid, const char **pwname)
+{
+	struct passwd *pw;
+	long long v;
+
+	if ((pw = getpwnam(name)) == NULL &&
+	    spawn_parse_number(name, 0, INT_MAX, &v) == NULL)
+		pw = getpwuid((uid_t)v);
+	if (pw != NULL) {
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+		*pwname = pw->pw_name;
+		return 1;
+	}
+	if (spawn_parse_number(name, 0, INT_MAX, &v) == NULL) {
+		*uid = (uid_t)v;
+		*pwname = NULL;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+lookup_group(const char *name, gid_t *gid)
+{
+	struct group *gr;
+	long long v;
+
+	if ((gr = getgrnam(name)) != NULL) {
+		*gid = gr->gr_gid;
+		return 0;
+	}
+	if (spawn_parse_number(name, 0, INT_MAX, &v) == NULL) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+resolve_ids(struct run *r)
+{
+	struct spawn_opts *o = r->o;
+	const char *pwname = NULL;
+	gid_t pwgid = 0, sgid;
+	uid_t suid;
+	int have_pw = 0, n;
+
+	if (o->user) {
+		have_pw = lookup_user(o->user, &r->uid, &pwgid, &pwname);
+		if (have_pw < 0) {
+			say("user \"%s\": no such user", o->user);
+			die(r, SPAWN_EXIT_USAGE);
+		}
+		if (r->uid == 0) {
+			say("user \"%s\": will not run children as root", o->user);
+			die(r, SPAWN_EXIT_USAGE);
+		}
+		if (!have_pw && !o->group) {
+			say("user \"%s\": no passwd entry, so -g is needed", o->user);
+			die(r, SPAWN_EXIT_USAGE);
+		}
+		r->drop_uid = 1;
+		r->gid = pwgid;
+		r->drop_gid = 1;
+	}
+	if (o->group) {
+		if (lookup_group(o->group, &r->gid) < 0) {
+			say("group \"%s\": no such group", o->group);
+			die(r, SPAWN_EXIT_USAGE);
+		}
+		r->drop_gid = 1;
+	}
+	if (r->drop_gid && r->gid == 0) {
+		say("group \"%s\": will not run children with group root",
+		    o->group ? o->group : o->user);
+		die(r, SPAWN_EXIT_USAGE);
+	}
+	if (r->drop_uid && have_pw) {
+		/* initgroups(3) semantics, but kept for the child to apply. */
+		n = 64;
+		for (;;) {
+			r->groups = realloc(r->groups, n * sizeof(gid_t));
+			if (r->groups == NULL) {
+				say("groups of %s: %s", pwname, strerror(ENOMEM));
+				die(r, SPAWN_EXIT_FAIL);
+			}
+			r->ngroups = n;
+			if (getgrouplist(pwname, r->gid, r->groups, &r->ngroups) >= 0)
+				break;
+			if (r->ngroups <= n)
+				n *= 2;
+			else
+				n = r->ngroups;
+		}
+	} else if (r->drop_gid) {
+		r->groups = malloc(sizeof(gid_t));
+		if (r->groups == NULL) {
+			say("groups: %s", strerror(ENOMEM));
+			die(r, SPAWN_EXIT_FAIL);
+		}
+		r->groups[0] = r->gid;
+		r->ngroups = 1;
+	}
+
+	if (o->socket_user || o->socket_group || o->user) {
+		r->sock_chown = 1;
+		r->sock_uid = r->drop_uid ? r->uid : (uid_t)-1;
+		r->sock_gid = r->drop_gid ? r->gid : (gid_t)-1;
+		if (o->socket_user) {
+			if (lookup_user(o->socket_user, &suid, &sgid, &pwname) < 0) {
+				say("socket-user \"%s\": no such user", o->socket_user);
+				die(r, SPAWN_EXIT_USAGE);
+			}
+			r->sock_uid = suid;
+			if (!o->socket_group && !o->group && !o->user)
+				r->sock_gid = sgid;
+		}
+		if (o->socket_group) {
+			if (lookup_group(o->socket_group, &r->sock_gid) < 0) {
+				say("socket-group \"%s\": no such group",
+				    o->socket_group);
+				die(r, SPAWN_EXIT_USAGE);
+			}
+		}
+	}
+}
+
+/*
+ * spawn-fcgi silently ignores these options when not run as root; we
+ * refuse them unless they ask for what already holds.
+ */
+static void
+check_root_only(struct run *r)
+{
+	struct spawn_opts *o = r->o;
+	const char *what = NULL, *val = NULL;
+
+	if (r->is_root)
+		return;
+	if (o->chroot_dir) {
+		what = "-c";
+		val = o->chroot_dir;
+	} else if (o->user && (!r->drop_uid || r->uid != geteuid())) {
+		what = "-u";
+		val = o->user;
+	} else if (o->group && r->gid != getegid()) {
+		what = "-g";
+		val = o->group;
+	} else if (o->socket_user && r->sock_uid != geteuid()) {
+		what = "-U";
+		val = o->socket_user;
+	} else if (o->socket_group && r->sock_gid != getegid()) {
+		what = "-G";
+		val = o->socket_group;
+	}
+	if (what != NULL) {
+		say("%s \"%s\": only root can do this", what, val);
+		die(r, SPAWN_EXIT_USAGE);
+	}
+	/* What already holds needs no change, and no supplementary groups. */
+	r->drop_uid = r->drop_gid = 0;
+	r->sock_chown = 0;
+}
+
+static void
+open_output(struct run *r)
+{
+	const char *path = r->o->output;
+	int fd, created = 1;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOCTTY, 0640);
+	if (fd < 0 && errno == EEXIST) {
+		created = 0;
+		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY |
+		    O_NOFOLLOW);
+	}
+	if (fd < 0) {
+		say("output %s: %s", path, strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	if (created && (fchmod(fd, 0640) < 0 || (r->drop_uid &&
+	    fchown(fd, r->uid, r->drop_gid ? r->gid : (gid_t)-1) < 0))) {
+		say("output %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	r->out_fd = fd;
+}
+
+/*
+ * The pid file is written through a temporary file in its own directory
+ * and rename(2): readers never see half a file, and a symlink planted at
+ * the name is replaced, never followed. The directory is opened now, so
+ * that the file lands outside a chroot. The temporary file is made now as
+ * well, to fail before anything starts.
+ */
+static void
+open_pid_file(struct run *r)
+{
+	char dir[PATH_MAX];
+	int fd;
+
+	if (split_path(r->o->pid_file, dir, sizeof(dir), &r->pid_base) < 0) {
+		say("pid-file \"%s\": not a file name", r->o->pid_file);
+		die(r, SPAWN_EXIT_USAGE);
+	}
+	if ((r->pid_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		say("pid-file %s: %s", r->o->pid_file, strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	snprintf(r->pid_tmp, sizeof(r->pid_tmp), ".%.200s.%ld.tmp", r->pid_base,
+	    (long)getpid());
+	fd = openat(r->pid_dirfd, r->pid_tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r->pid_tmp[0] = '\0';
+		say("pid-file %s: %s", r->o->pid_file, strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	close(fd);
+}
+
+static int
+write_pid_file(struct run *r, const pid_t *pids, int n)
+{
+	char line[32];
+	int fd, i, len, ok = 1;
+
+	if (r->pid_dirfd < 0)
+		return 0;
+	fd = openat(r->pid_dirfd, r->pid_tmp, O_WRONLY | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0)
+		ok = 0;
+	for (i = 0; ok && i < n; i++) {
+		len = snprintf(line, sizeof(line), "%ld\n", (long)pids[i]);
+		if (write(fd, line, len) != len)
+			ok = 0;
+	}
+	if (fd >= 0 && close(fd) < 0)
+		ok = 0;
+	if (!ok || renameat(r->pid_dirfd, r->pid_tmp, r->pid_dirfd,
+	    r->pid_base) < 0) {
+		say("pid-file %s: %s", r->o->pid_file, strerror(errno));
+		return -1;
+	}
+	r->pid_tmp[0] = '\0';
+	r->pid_written = 1;
+	return 0;
+}
+
+/* Child setup: everything is prepared here, in the parent, before fork. */
+
+static int
+env_name_matches(const char *entry, const char *name)
+{
+	size_t n = strcspn(name, "=");
+
+	return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+static int
+env_dropped(struct run *r, const char *entry)
+{
+	static const char *const gone[] = {
+		"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
+	};
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+		/* With -n the program becomes the service's main process. */
+		if (i == 3 && r->o->no_fork)
+			continue;
+		if (env_name_matches(entry, gone[i]))
+			return 1;
+	}
+	if (r->o->php_children >= 0 &&
+	    env_name_matches(entry, "PHP_FCGI_CHILDREN"))
+		return 1;
+	for (k = 0; k < r->o->nenv; k++)
+		if (env_name_matches(entry, r->o->env[k]))
+			return 1;
+	return 0;
+}
+
+static void
+build_env(struct run *r)
+{
+	static char php[40];
+	size_t n = 0, cap = 2 + r->o->nenv;
+	char **e, *v;
+	int k;
+
+	for (e = environ; *e; e++)
+		cap++;
+	if ((r->envp = calloc(cap, sizeof(char *))) == NULL) {
+		say("environment: %s", strerror(ENOMEM));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	if (!r->o->clear_env)
+		for (e = environ; *e; e++)
+			if (!env_dropped(r, *e))
+				r->envp[n++] = *e;
+	for (k = 0; k < r->o->nenv; k++) {
+		if (strchr(r->o->env[k], '=') != NULL) {
+			r->envp[n++] = r->o->env[k];
+		} else if ((v = getenv(r->o->env[k])) != NULL) {
+			/* getenv points just past "NAME=" in its entry. */
+			r->envp[n++] = v - strlen(r->o->env[k]) - 1;
+		}
+	}
+	if (r->o->php_children >= 0) {
+		snprintf(php, sizeof(php), "PHP_FCGI_CHILDREN=%d",
+		    r->o->php_children);
+		r->envp[n++] = php;
+	}
+	r->envp[n] = NULL;
+}
+
+/*
+ * The program is looked up in spawn's own PATH, after the chroot, so that
+ * a child can never fail on a lookup that the parent could have done.
+ */
+static void
+resolve_program(struct run *r)
+{
+	static char buf[PATH_MAX];
+	const char *prog, *path, *p, *end;
+	struct stat st;
+	size_t dl, pl;
+
+	if (r->o->shell_command) {
+		/* spawn-fcgi's -f: the shell runs the command in its place. */
+		static char cmd[8192];
+
+		if (snprintf(cmd, sizeof(cmd), "exec %s", r->o->shell_command) >=
+		    (int)sizeof(cmd)) {
+			say("shell-command: too long");
+			die(r, SPAWN_EXIT_USAGE);
+		}
+		r->sh_argv[0] = "sh";
+		r->sh_argv[1] = "-c";
+		r->sh_argv[2] = cmd;
+		r->sh_argv[3] = NULL;
+		r->argv = r->sh_argv;
+		r->path = "/bin/sh";
+		return;
+	}
+	r->argv = r->o->argv;
+	prog = r->argv[0];
+	if (strchr(prog, '/') != NULL || *prog == '\0') {
+		r->path = prog;
+		return;
+	}
+	if ((path = getenv("PATH")) == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	pl = strlen(prog);
+	for (p = path; ; p = end + 1) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		dl = (size_t)(end - p);
+		if (dl == 0)
+			snprintf(buf, sizeof(buf), "%s", prog);
+		else if (dl + 1 + pl < sizeof(buf))
+			snprintf(buf, sizeof(buf), "%.*s/%s", (int)dl, p, prog);
+		else
+			buf[0] = '\0';
+		if (buf[0] && stat(buf, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(buf, X_OK) == 0) {
+			r->path = buf;
+			return;
+		}
+		if (*end == '\0')
+			break;
+	}
+	say("exec %s: not found in PATH", prog);
+	die(r, r->o->no_fork ? SPAWN_EXIT_NOTFOUND : SPAWN_EXIT_FAIL);
+}
+
+/* What a child that failed before exec sends back through the pipe. */
+enum stage {
+	ST_SETSID = 1, ST_DUP, ST_RLIMIT, ST_UMASK, ST_NICE, ST_NNP,
+	ST_CHDIR, ST_SETGROUPS, ST_SETGID, ST_SETUID, ST_REGAIN, ST_EXEC,
+};
+
+struct child_error {
+	int slot;
+	int stage;
+	int err;
+	int arg;
+};
+
+static void
+describe_stage(struct run *r, char *buf, size_t len, const struct child_error *ce)
+{
+	const char *e = ce->err ? strerror(ce->err) : "";
+
+	switch (ce->stage) {
+	case ST_SETSID: snprintf(buf, len, "setsid: %s", e); break;
+	case ST_DUP: snprintf(buf, len, "set up descriptors: %s", e); break;
+	case ST_RLIMIT:
+		snprintf(buf, len, "limit %s: %s", limit_name(ce->arg), e);
+		break;
+	case ST_NICE: snprintf(buf, len, "nice %d: %s", ce->arg, e); break;
+	case ST_NNP: snprintf(buf, len, "no-new-privs: %s", e); break;
+	case ST_CHDIR:
+		snprintf(buf, len, "chdir %s: %s", r->o->chdir_dir, e);
+		break;
+	case ST_SETGROUPS: snprintf(buf, len, "setgroups: %s", e); break;
+	case ST_SETGID: snprintf(buf, len, "setgid %d: %s", ce->arg, e); break;
+	case ST_SETUID: snprintf(buf, len, "setuid %d: %s", ce->arg, e); break;
+	case ST_REGAIN:
+		snprintf(buf, len, "privileges could be regained after setuid");
+		break;
+	case ST_EXEC: snprintf(buf, len, "exec %s: %s", r->path, e); break;
+	default: snprintf(buf, len, "set-up failed: %s", e); break;
+	}
+}
+
+/*
+ * Everything a process does between fork (or -n) and exec. Only
+ * async-signal-safe calls: the parent may hold stdio or malloc locks.
+ * Returns only on failure, with ce filled in.
+ */
+static void
+prepare_and_exec(struct run *r, struct child_error *ce)
+{
+	struct rlimit rl;
+	int i;
+
+#define FAIL(st, a) do { ce->stage = (st); ce->err = errno; ce->arg = (a); \
+	return; } while (0)
+
+	if (!r->o->no_fork && setsid() < 0)
+		FAIL(ST_SETSID, 0);
+	if (r->sock != 0) {
+		if (dup2(r->sock, 0) < 0)
+			FAIL(ST_DUP, 0);
+	} else if (fcntl(0, F_SETFD, 0) < 0) {
+		FAIL(ST_DUP, 0);
+	}
+	if (r->out_fd >= 0 && (dup2(r->out_fd, 1) < 0 || dup2(r->out_fd, 2) < 0))
+		FAIL(ST_DUP, 0);
+	for (i = 0; i < r->o->nlimits; i++) {
+		rl.rlim_cur = rl.rlim_max = r->o->limits[i].value;
+		if (setrlimit(r->o->limits[i].resource, &rl) < 0)
+			FAIL(ST_RLIMIT, r->o->limits[i].resource);
+	}
+	if (r->o->umask_mode >= 0)
+		umask((mode_t)r->o->umask_mode);
+	/* Before the privilege drop: only root may lower the nice value. */
+	if (r->o->nice_set && setpriority(PRIO_PROCESS, 0, r->o->nice_value) < 0)
+		FAIL(ST_NICE, r->o->nice_value);
+#ifdef __linux__
+	if (r->o->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		FAIL(ST_NNP, 0);
+#endif
+	if (r->o->chdir_dir && chdir(r->o->chdir_dir) < 0)
+		FAIL(ST_CHDIR, 0);
+	if (r->drop_gid) {
+		if (setgroups(r->ngroups, r->groups) < 0)
+			FAIL(ST_SETGROUPS, 0);
+		if (setgid(r->gid) < 0)
+			FAIL(ST_SETGID, (int)r->gid);
+	}
+	if (r->drop_uid) {
+		if (setuid(r->uid) < 0)
+			FAIL(ST_SETUID, (int)r->uid);
+		if (setuid(0) == 0 || seteuid(0) == 0 ||
+		    (r->gid != 0 && setgid(0) == 0)) {
+			errno = 0;
+			FAIL(ST_REGAIN, 0);
+		}
+	}
+	/* Start the program as a shell would have: what spawn inherited. */
+	sigaction(SIGCHLD, &r->orig_chld, NULL);
+	sigprocmask(SIG_SETMASK, &r->orig_mask, NULL);
+	execve(r->path, r->argv, r->envp);
+	FAIL(ST_EXEC, 0);
+#undef FAIL
+}
+
+static void __attribute__((noreturn))
+child_main(struct run *r, int slot, int errfd)
+{
+	struct child_error ce;
+
+	memset(&ce, 0, sizeof(ce));
+	prepare_and_exec(r, &ce);
+	ce.slot = slot;
+	/* A record this small is written atomically (PIPE_BUF). */
+	(void)!write(errfd, &ce, sizeof(ce));
+	_exit(ce.stage == ST_EXEC && ce.err == ENOENT ? SPAWN_EXIT_NOTFOUND :
+	    ce.stage == ST_EXEC ? SPAWN_EXIT_NOEXEC : SPAWN_EXIT_FAIL);
+}
+
+/*
+ * Forks one child per slot in slots[0..n), all sharing one close-on-exec
+ * pipe: it reaches end-of-file once every child has either exec'd or
+ * failed, so a whole batch is confirmed with one read loop, and a failure
+ * names its slot. Returns how many failed; their pids are reaped and
+ * cleared.
+ */
+static int
+fork_batch(struct run *r, const int *which, int n, pid_t *out)
+{
+	struct child_error ce;
+	char why[512];
+	int p[2], i, failed = 0, status;
+	ssize_t got;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		say("pipe: %s", strerror(errno));
+		return n;
+	}
+	for (i = 0; i < n; i++) {
+		pid = fork();
+		if (pid == 0) {
+			close(p[0]);
+			child_main(r, which[i], p[1]);
+		}
+		if (pid < 0) {
+			say("fork: %s", strerror(errno));
+			for (; i < n; i++)
+				out[i] = 0;
+			failed = n - i;
+			break;
+		}
+		out[i] = pid;
+	}
+	close(p[1]);
+	while ((got = read(p[0], &ce, sizeof(ce))) != 0) {
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (got != sizeof(ce))
+			continue;
+		for (i = 0; i < n; i++)
+			if (which[i] == ce.slot && out[i] > 0)
+				break;
+		if (i == n)
+			continue;
+		describe_stage(r, why, sizeof(why), &ce);
+		say("child %ld: %s", (long)out[i], why);
+		waitpid(out[i], &status, 0);
+		out[i] = 0;
+		failed++;
+	}
+	close(p[0]);
+	return failed;
+}
+
+/* Start-up verification and the FastCGI health check. */
+
+static int
+wait_signal(struct run *r, long long deadline, siginfo_t *si)
+{
+	struct timespec ts;
+	long long ms;
+	int sig;
+
+	for (;;) {
+		if (deadline < 0) {
+			sig = sigwaitinfo(&r->handled, si);
+		} else {
+			ms = deadline - now_ms();
+			if (ms <= 0)
+				return 0;
+			ts.tv_sec = ms / 1000;
+			ts.tv_nsec = (ms % 1000) * 1000000;
+			sig = sigtimedwait(&r->handled, si, &ts);
+			if (sig < 0 && errno == EAGAIN)
+				return 0;
+		}
+		if (sig > 0)
+			return sig;
+		if (errno != EINTR)
+			return 0;
+	}
+}
+
+static void
+report_exit(pid_t pid, int status, const char *when)
+{
+	char how[128];
+
+	describe_status(how, sizeof(how), status);
+	say("child %ld %s%s", (long)pid, how, when);
+}
+
+/*
+ * One wait of --min-uptime for the whole batch, not one per child. A
+ * child that dies in the window fails the start. Returns how many died,
+ * or -signal when spawn itself was told to stop meanwhile.
+ */
+static int
+verify_batch(struct run *r, long long deadline)
+{
+	siginfo_t si;
+	int status, i, died = 0, sig;
+	pid_t pid;
+
+	for (;;) {
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (i = 0; i < r->nslots; i++) {
+				if (r->slots[i].pid == pid) {
+					report_exit(pid, status, " during start-up");
+					r->slots[i].pid = 0;
+					died++;
+				}
+			}
+		}
+		if (died)
+			return died;
+		if (now_ms() >= deadline)
+			return 0;
+		sig = wait_signal(r, deadline, &si);
+		if (sig == SIGTERM || sig == SIGINT)
+			return -sig;
+	}
+}
+
+/* The address a client would use to reach our own listening socket. */
+static int
+connect_self(int sock)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len = sizeof(ss);
+	int fd;
+
+	if (getsockname(sock, (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	if (ss.ss_family == AF_INET && sin->sin_addr.s_addr == htonl(INADDR_ANY))
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (ss.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
+		sin6->sin6_addr = in6addr_loopback;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0 &&
+	    errno != EINPROGRESS && errno != EAGAIN) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Waits for events on fd until deadline; 1 ready, 0 timed out. */
+static int
+wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd pfd;
+	long long ms;
+	int rc;
+
+	for (;;) {
+		ms = deadline - now_ms();
+		if (ms < 0)
+			ms = 0;
+		pfd.fd = fd;
+		pfd.events = events;
+		rc = poll(&pfd, 1, (int)ms);
+		if (rc > 0)
+			return 1;
+		if (rc == 0)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/*
+ * The management exchange of FastCGI 1.0 section 4.1: FCGI_GET_VALUES out,
+ * one FCGI_GET_VALUES_RESULT back. Returns NULL and the values as
+ * "NAME=VALUE\n" lines in out, or why it failed. fd is a non-blocking
+ * socket whose connect() may still be in progress.
+ */
+static const char *
+fcgi_exchange(int fd, long timeout, char *out, size_t outlen)
+{
+	static char why[128];
+	unsigned char q[128], buf[FCGI_HEADER_LEN + 65535 + 255];
+	const unsigned char *name, *value;
+	size_t qlen, have = 0, need = FCGI_HEADER_LEN, off, k, nlen, vlen, used = 0;
+	long long deadline = now_ms() + timeout;
+	struct fcgi_header h = { 0, 0, 0, 0, 0 };
+	socklen_t elen = sizeof(int);
+	ssize_t n;
+	int e = 0;
+
+	*out = '\0';
+	if (wait_fd(fd, POLLOUT, deadline) <= 0)
+		goto timeout;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == 0 && e != 0)
+		return strerror(e);
+	qlen = fcgi_get_values_query(q, sizeof(q));
+	if (send(fd, q, qlen, MSG_NOSIGNAL) != (ssize_t)qlen)
+		return strerror(errno);
+	while (have < need) {
+		if (wait_fd(fd, POLLIN, deadline) <= 0)
+			goto timeout;
+		n = recv(fd, buf + have, need - have, 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return strerror(errno);
+		if (n == 0)
+			return have == 0 ? "connection closed without an answer" :
+			    "not FastCGI (short record)";
+		have += (size_t)n;
+		if (have == FCGI_HEADER_LEN && need == FCGI_HEADER_LEN) {
+			if (fcgi_decode_header(buf, &h) < 0 ||
+			    h.type != FCGI_GET_VALUES_RESULT || h.request_id != 0) {
+				if (h.version == FCGI_VERSION_1 &&
+				    h.type == FCGI_UNKNOWN_TYPE)
+					return "answered FCGI_UNKNOWN_TYPE to FCGI_GET_VALUES";
+				return "not FastCGI (no FCGI_GET_VALUES_RESULT)";
+			}
+			need += (size_t)h.content_length + h.padding_length;
+		}
+	}
+	for (off = FCGI_HEADER_LEN; off < FCGI_HEADER_LEN + (size_t)h.content_length;
+	    off += k) {
+		k = fcgi_decode_pair(buf + off,
+		    FCGI_HEADER_LEN + h.content_length - off, &name, &nlen, &value,
+		    &vlen);
+		if (k == 0)
+			return "not FastCGI (bad name-value pair)";
+		if (used + nlen + vlen + 2 < outlen) {
+			used += (size_t)snprintf(out + used, outlen - used,
+			    "%.*s=%.*s\n", (int)nlen, (const char *)name, (int)vlen,
+			    (const char *)value);
+		}
+	}
+	return NULL;
+timeout:
+	snprintf(why, sizeof(why), "no answer within %ld ms", timeout);
+	return why;
+}
+
+static int
+probe(struct spawn_opts *o)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	const char *why;
+	char out[4096];
+	int fd;
+
+	if ((why = spawn_parse_target(o->probe, &ss, &len)) != NULL) {
+		say("probe \"%s\": %s", o->probe, why);
+		return SPAWN_EXIT_USAGE;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || (connect(fd, (struct sockaddr *)&ss, len) < 0 &&
+	    errno != EINPROGRESS && errno != EAGAIN)) {
+		say("probe %s: %s", o->probe, strerror(errno));
+		return SPAWN_EXIT_FAIL;
+	}
+	if ((why = fcgi_exchange(fd, o->check_timeout, out, sizeof(out))) != NULL) {
+		say("probe %s: %s", o->probe, why);
+		return SPAWN_EXIT_FAIL;
+	}
+	fputs(out, stdout);
+	return fflush(stdout) == 0 ? SPAWN_EXIT_OK : SPAWN_EXIT_FAIL;
+}
+
+/* systemd readiness (sd_notify(3)), without libsystemd. */
+
+static void
+notify_open(struct run *r)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	size_t n;
+
+	r->notify_fd = -1;
+	if (path == NULL || r->o->no_fork || (n = strlen(path)) < 2 ||
+	    n >= sizeof(r->notify_addr.sun_path) || (*path != '/' && *path != '@'))
+		return;
+	memset(&r->notify_addr, 0, sizeof(r->notify_addr));
+	r->notify_addr.sun_family = AF_UNIX;
+	memcpy(r->notify_addr.sun_path, path, n);
+	if (*path == '@')
+		r->notify_addr.sun_path[0] = '\0';
+	r->notify_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
+	    (*path == '/'));
+	/* Connected now, so that the path still resolves after a chroot. */
+	r->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (r->notify_fd >= 0 && connect(r->notify_fd,
+	    (struct sockaddr *)&r->notify_addr, r->notify_len) < 0) {
+		say("NOTIFY_SOCKET %s: %s", path, strerror(errno));
+		close(r->notify_fd);
+		r->notify_fd = -1;
+	}
+}
+
+static void notify(struct run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+notify(struct run *r, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	if (r->notify_fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		(void)!send(r->notify_fd, buf, (size_t)n, MSG_NOSIGNAL);
+}
+
+/* Supervisor: -w and -r. One loop; signals are taken, never handled. */
+
+struct sup {
+	int stopping;
+	long long stop_deadline;  /* -1 when none */
+	int killed;               /* someone needed SIGKILL */
+	int gave_up;              /* a slot failed too often */
+	int first_status;         /* -w: exit code of the first failure */
+	int have_status;
+	int reload_slot;          /* -1 when no reload runs */
+	int reload_again;
+};
+
+/* Never restart one slot more often than this, whatever --min-uptime is. */
+#define RESTART_FLOOR_MS 100
+#define BACKOFF_CAP_MS 30000
+
+static int
+alive(struct run *r)
+{
+	int i, n = 0;
+
+	for (i = 0; i < r->nslots; i++)
+		n += (r->slots[i].pid > 0) + (r->slots[i].pending > 0) +
+		    (r->slots[i].old > 0);
+	return n;
+}
+
+static void
+signal_all(struct run *r, int sig)
+{
+	int i;
+
+	for (i = 0; i < r->nslots; i++) {
+		if (r->slots[i].pid > 0)
+			kill(r->slots[i].pid, sig);
+		if (r->slots[i].pending > 0)
+			kill(r->slots[i].pending, sig);
+		if (r->slots[i].old > 0)
+			kill(r->slots[i].old, sig);
+	}
+}
+
+static void
+begin_stop(struct run *r, struct sup *s)
+{
+	if (s->stopping)
+		return;
+	s->stopping = 1;
+	s->reload_slot = -1;
+	notify(r, "STOPPING=1\nSTATUS=stopping\n");
+	signal_all(r, r->o->stop_signal);
+	/* A stopped child would never see the stop signal. */
+	if (r->o->stop_signal != SIGCONT && r->o->stop_signal != SIGKILL)
+		signal_all(r, SIGCONT);
+	s->stop_deadline = now_ms() + (long long)r->o->stop_timeout * 1000;
+}
+
+static void
+kill_all(struct run *r, struct sup *s)
+{
+	if (alive(r) > 0) {
+		say("stop: %d child(ren) still running after %d s, sending SIGKILL",
+		    alive(r), r->o->stop_timeout);
+		signal_all(r, SIGKILL);
+		s->killed = 1;
+	}
+	s->stop_deadline = -1;
+}
+
+/* Forks the child of one slot; 0 on success. */
+static int
+start_one(struct run *r, int slot, pid_t *pid)
+{
+	return fork_batch(r, &slot, 1, pid) == 0 ? 0 : -1;
+}
+
+static void
+failed_start(struct run *r, struct sup *s, int i)
+{
+	struct slot *sl = &r->slots[i];
+	long long delay;
+
+	sl->fails++;
+	if (r->o->retries > 0 && sl->fails >= r->o->retries) {
+		say("child slot %d failed to start %d times in a row, giving up",
+		    i + 1, sl->fails);
+		s->gave_up = 1;
+		begin_stop(r, s);
+		return;
+	}
+	delay = (long long)RESTART_FLOOR_MS << (sl->fails > 9 ? 9 : sl->fails - 1);
+	if (delay > BACKOFF_CAP_MS)
+		delay = BACKOFF_CAP_MS;
+	sl->restart_at = now_ms() + delay;
+}
+
+static void
+restart_slot(struct run *r, struct sup *s, int i)
+{
+	struct slot *sl = &r->slots[i];
+
+	sl->restart_at = 0;
+	sl->started = now_ms();
+	if (start_one(r, i, &sl->pid) < 0) {
+		sl->pid = 0;
+		failed_start(r, s, i);
+	}
+}
+
+static void begin_reload(struct run *r, struct sup *s);
+
+/* Moves a reload on to the next slot that has a running child. */
+static void
+reload_next(struct run *r, struct sup *s)
+{
+	struct slot *sl;
+
+	while (++s->reload_slot < r->nslots) {
+		sl = &r->slots[s->reload_slot];
+		if (sl->pid <= 0)
+			continue;
+		sl->pending_started = now_ms();
+		if (start_one(r, s->reload_slot, &sl->pending) == 0)
+			return;
+		sl->pending = 0;
+		say("reload: new child for slot %d failed to start; the running "
+		    "children stay", s->reload_slot + 1);
+		break;
+	}
+	s->reload_slot = -1;
+	notify(r, "READY=1\nSTATUS=%d children running\n", alive(r));
+	if (s->reload_again) {
+		s->reload_again = 0;
+		begin_reload(r, s);
+	}
+}
+
+static void
+begin_reload(struct run *r, struct sup *s)
+{
+	if (s->stopping)
+		return;
+	if (s->reload_slot >= 0) {
+		s->reload_again = 1;
+		return;
+	}
+	notify(r, "RELOADING=1\nSTATUS=reloading\n");
+	s->reload_slot = -1;
+	reload_next(r, s);
+}
+
+/* The new child of a reload has lived --min-uptime: it takes over. */
+static void
+promote(struct run *r, struct sup *s, int i)
+{
+	struct slot *sl = &r->slots[i];
+
+	sl->old = sl->pid;
+	sl->pid = sl->pending;
+	sl->started = sl->pending_started;
+	sl->pending = 0;
+	sl->fails = 0;
+	if (sl->old > 0) {
+		kill(sl->old, r->o->stop_signal);
+		kill(sl->old, SIGCONT);
+		sl->old_kill_at = now_ms() + (long long)r->o->stop_timeout * 1000;
+	} else {
+		reload_next(r, s);
+	}
+}
+
+static void
+child_exited(struct run *r, struct sup *s, pid_t pid, int status)
+{
+	char how[128];
+	struct slot *sl;
+	long long lived;
+	int i;
+
+	for (i = 0; i < r->nslots; i++) {
+		sl = &r->slots[i];
+		if (sl->old == pid) {
+			sl->old = 0;
+			sl->old_kill_at = 0;
+			if (s->reload_slot == i)
+				reload_next(r, s);
+			return;
+		}
+		if (sl->pending == pid) {
+			sl->pending = 0;
+			if (s->stopping)
+				return;
+			describe_status(how, sizeof(how), status);
+			say("reload: new child %ld %s before %ld ms; the running "
+			    "children stay", (long)pid, how, r->o->min_uptime);
+			s->reload_slot = r->nslots;
+			reload_next(r, s);
+			return;
+		}
+		if (sl->pid != pid)
+			continue;
+		sl->pid = 0;
+		lived = now_ms() - sl->started;
+		if (s->stopping)
+			return;
+		if (!r->o->respawn) {
+			if (status != 0)
+				report_exit(pid, status, "");
+			if (status != 0 && !s->have_status) {
+				s->first_status = spawn_exit_code(status);
+				s->have_status = 1;
+			}
+			return;
+		}
+		describe_status(how, sizeof(how), status);
+		say("child %ld (slot %d) %s after %lld ms, restarting", (long)pid,
+		    i + 1, how, lived);
+		/* A reload waits for its new child; that one takes the slot. */
+		if (sl->pending > 0)
+			return;
+		if (lived < r->o->min_uptime) {
+			failed_start(r, s, i);
+		} else {
+			sl->fails = 0;
+			sl->restart_at = sl->started + RESTART_FLOOR_MS;
+			if (sl->restart_at <= now_ms())
+				restart_slot(r, s, i);
+		}
+		return;
+	}
+	/* Not ours: an orphan that we reaped as subreaper or PID 1. */
+}
+
+static long long
+earliest(long long a, long long b)
+{
+	if (a <= 0)
+		return b;
+	if (b <= 0)
+		return a;
+	return a < b ? a : b;
+}
+
+static int
+supervise(struct run *r, struct sup *s)
+{
+	struct slot *sl;
+	long long now, next;
+	siginfo_t si;
+	int status, sig, i;
+	pid_t pid;
+
+	for (;;) {
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			child_exited(r, s, pid, status);
+		if (s->stopping && alive(r) == 0)
+			return s->gave_up || s->killed ? SPAWN_EXIT_FAIL : SPAWN_EXIT_OK;
+		if (!r->o->respawn && alive(r) == 0)
+			return s->have_status ? s->first_status : SPAWN_EXIT_OK;
+
+		now = now_ms();
+		next = 0;
+		if (s->stopping && s->stop_deadline >= 0) {
+			if (now >= s->stop_deadline)
+				kill_all(r, s);
+			else
+				next = s->stop_deadline;
+		}
+		for (i = 0; i < r->nslots; i++) {
+			sl = &r->slots[i];
+			if (!s->stopping && sl->pid == 0 && sl->pending == 0 &&
+			    sl->restart_at > 0) {
+				if (now >= sl->restart_at)
+					restart_slot(r, s, i);
+				else
+					next = earliest(next, sl->restart_at);
+			}
+			if (!s->stopping && sl->pending > 0) {
+				if (now >= sl->pending_started + r->o->min_uptime)
+					promote(r, s, i);
+				else
+					next = earliest(next,
+					    sl->pending_started + r->o->min_uptime);
+			}
+			if (sl->old > 0 && sl->old_kill_at > 0) {
+				if (now >= sl->old_kill_at) {
+					say("reload: child %ld still running after %d s, "
+					    "sending SIGKILL", (long)sl->old,
+					    r->o->stop_timeout);
+					kill(sl->old, SIGKILL);
+					sl->old_kill_at = 0;
+				} else {
+					next = earliest(next, sl->old_kill_at);
+				}
+			}
+		}
+		/* Work done above may have changed what is due: look again. */
+		if (next > 0 && next <= now_ms())
+			continue;
+
+		sig = wait_signal(r, next > 0 ? next : -1, &si);
+		switch (sig) {
+		case SIGTERM:
+		case SIGINT:
+			if (s->stopping)
+				kill_all(r, s);
+			else
+				begin_stop(r, s);
+			break;
+		case SIGHUP:
+			if (r->o->respawn)
+				begin_reload(r, s);
+			else
+				signal_all(r, sig);
+			break;
+		case SIGQUIT:
+		case SIGUSR1:
+		case SIGUSR2:
+			signal_all(r, sig);
+			break;
+		}
+	}
+}
+
+/* Starting: -n in place, or N verified children. */
+
+static void __attribute__((noreturn))
+exec_in_place(struct run *r)
+{
+	struct child_error ce;
+	char why[512];
+	pid_t self = getpid();
+
+	if (write_pid_file(r, &self, 1) < 0)
+		die(r, SPAWN_EXIT_FAIL);
+	memset(&ce, 0, sizeof(ce));
+	prepare_and_exec(r, &ce);
+	describe_stage(r, why, sizeof(why), &ce);
+	say("%s", why);
+	die(r, ce.stage != ST_EXEC ? SPAWN_EXIT_FAIL :
+	    ce.err == ENOENT ? SPAWN_EXIT_NOTFOUND : SPAWN_EXIT_NOEXEC);
+}
+
+static int
+start(struct run *r)
+{
+	struct sup s;
+	pid_t *pids, self = getpid();
+	int *which, i, n = r->o->children, failed;
+	char values[1024];
+	const char *why;
+
+	memset(&s, 0, sizeof(s));
+	s.reload_slot = -1;
+	s.stop_deadline = -1;
+	r->nslots = n;
+	r->slots = calloc((size_t)n, sizeof(*r->slots));
+	pids = calloc((size_t)n, sizeof(*pids));
+	which = calloc((size_t)n, sizeof(*which));
+	if (r->slots == NULL || pids == NULL || which == NULL) {
+		say("start: %s", strerror(ENOMEM));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	for (i = 0; i < n; i++)
+		which[i] = i;
+	failed = fork_batch(r, which, n, pids);
+	for (i = 0; i < n; i++) {
+		r->slots[i].pid = pids[i];
+		r->slots[i].started = now_ms();
+	}
+	if (!failed)
+		failed = verify_batch(r, now_ms() + r->o->min_uptime);
+	if (failed < 0)
+		say("start: stopped by SIG%s", spawn_signal_name(-failed));
+	if (!failed && r->check_fd >= 0) {
+		why = fcgi_exchange(r->check_fd, r->o->check_timeout, values,
+		    sizeof(values));
+		if (why != NULL) {
+			say("check: %s", why);
+			failed = 1;
+		}
+		close(r->check_fd);
+		r->check_fd = -1;
+	}
+	if (!failed && write_pid_file(r, r->o->wait ? &self : pids,
+	    r->o->wait ? 1 : n) < 0)
+		failed = 1;
+	if (failed) {
+		begin_stop(r, &s);
+		supervise(r, &s);
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	for (i = 0; i < n; i++)
+		printf("spawn: child spawned successfully: PID: %ld\n",
+		    (long)r->slots[i].pid);
+	fflush(stdout);
+	notify(r, "READY=1\nSTATUS=%d children running\nMAINPID=%ld\n", n,
+	    (long)self);
+	free(pids);
+	free(which);
+	if (!r->o->wait)
+		return SPAWN_EXIT_OK;
+	i = supervise(r, &s);
+	cleanup(r);
+	return i;
+}
+
+/* Usage: the SYNOPSIS of spawn.1, word for word, then every option. */
+
+static const char usage_text[] =
+"usage: spawn [-hnSvwrE] [-a addr] [-p port | -s path | --fd n] [-M mode]\n"
+"             [-U user] [-G group] [-b backlog] [-F children] [-C php-children]\n"
+"             [-d dir] [-c dir] [-u user] [-g group] [-P pidfile]\n"
+"             [-e name[=value]] [options] [--] program [arg ...]\n"
+"       spawn [options] -f command\n"
+"       spawn --probe addr [--check-timeout ms]\n"
+"\n"
+"Socket:\n"
+"  -a, --address ADDR        IPv4 or IPv6 literal to bind with -p (0.0.0.0)\n"
+"  -p, --port PORT           bind a TCP socket on PORT (1..65535)\n"
+"  -s, --socket PATH         bind a unix socket at PATH\n"
+"      --fd N                use the listening socket already open on fd N\n"
+"      --fd-name NAME        take the systemd-activated socket named NAME\n"
+"  -M, --socket-mode MODE    unix socket mode, octal (0660 masked by umask)\n"
+"  -U, --socket-user USER    unix socket owner (the -u user)\n"
+"  -G, --socket-group GROUP  unix socket group (the -u user's group)\n"
+"  -b, --backlog N           listen backlog (1024; 1..65535)\n"
+"Children:\n"
+"  -F, --children N          how many children to start (1; 1..4096)\n"
+"  -C, --php-children N      set PHP_FCGI_CHILDREN=N for them (0..4096)\n"
+"  -d, --chdir DIR           working directory of the children\n"
+"  -c, --chroot DIR          chroot to DIR before starting them\n"
+"  -S, --bind-before-chroot  bind the socket before the chroot\n"
+"  -u, --user USER           run them as USER (name or number; never root)\n"
+"  -g, --group GROUP         run them with GROUP (the user's primary group)\n"
+"  -e, --env NAME[=VALUE]    set NAME, or pass NAME through (repeatable)\n"
+"  -E, --clear-env           start from an empty environment plus -e\n"
+"      --limit RES=VALUE     set a resource limit (nofile core nproc as data\n"
+"                            stack fsize cpu memlock; a number or unlimited)\n"
+"      --umask MODE          their umask, octal\n"
+"      --nice N              their nice value (-20..19)\n"
+"      --no-new-privs        set no_new_privs for them (Linux)\n"
+"      --output FILE         append their stdout and stderr to FILE\n"
+"  -n, --no-fork             exec the program in place of spawn\n"
+"  -f, --shell-command CMD   run CMD through /bin/sh (deprecated)\n"
+"Start-up and supervision:\n"
+"      --min-uptime MS       how long a child must live to count as started\n"
+"                            (100; 0..3600000)\n"
+"      --check               ask the socket for FCGI_GET_VALUES after start\n"
+"      --check-timeout MS    how long --check and --probe wait (3000)\n"
+"  -P, --pid-file FILE       write the children's pids (with -w: spawn's own)\n"
+"  -w, --wait                stay in the foreground until the children exit\n"
+"  -r, --respawn             restart children that exit (implies -w)\n"
+"      --retries N           give up after N failed starts in a row\n"
+"                            (5; 0 never gives up)\n"
+"      --stop-signal SIG     signal that stops a child (TERM)\n"
+"      --stop-timeout SECS   then SIGKILL after SECS (10; 0..86400)\n"
+"      --subreaper           reap orphaned descendants (Linux)\n"
+"Other:\n"
+"      --probe ADDR          ask a running server for FCGI_GET_VALUES and exit\n"
+"  -v, --version             print the version and exit\n"
+"  -h, --help                print this help and exit\n";
+
+/* main: the recipe, in the order the work happens. */
+
+static void
+setup_signals(struct run *r)
+{
+	static const int taken[] = {
+		SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+	};
+	struct sigaction sa;
+	sigset_t blocked;
+	size_t i;
+
+	sigemptyset(&r->handled);
+	for (i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
+		sigaddset(&r->handled, taken[i]);
+	blocked = r->handled;
+	/* A closed stdout or check socket must give EPIPE, not kill us. */
+	sigaddset(&blocked, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &blocked, &r->orig_mask);
+	/* An ignored SIGCHLD would reap our children before we see them. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, &r->orig_chld);
+}
+
+static void
+enter_chroot(struct run *r)
+{
+	if (chroot(r->o->chroot_dir) < 0 || chdir("/") < 0) {
+		say("chroot %s: %s", r->o->chroot_dir, strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+}
+
+static void
+open_devnull(struct run *r)
+{
+	if ((r->out_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+		say("open /dev/null: %s", strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct spawn_opts o;
+	struct run r;
+	char err[512], **envbuf;
+	const char *why;
+
+	if ((envbuf = calloc((size_t)argc + 1, sizeof(char *))) == NULL)
+		return SPAWN_EXIT_FAIL;
+	if (spawn_parse_args(argc, argv, &o, envbuf, err, sizeof(err)) != 0) {
+		say("%s", err);
+		return SPAWN_EXIT_USAGE;
+	}
+	if (o.show_help) {
+		fputs(usage_text, stdout);
+		return fflush(stdout) == 0 ? SPAWN_EXIT_OK : SPAWN_EXIT_FAIL;
+	}
+	if (o.show_version) {
+		puts("spawn " SPAWN_VERSION);
+		return fflush(stdout) == 0 ? SPAWN_EXIT_OK : SPAWN_EXIT_FAIL;
+	}
+	if ((why = spawn_check_conflicts(&o)) != NULL) {
+		say("%s", why);
+		return SPAWN_EXIT_USAGE;
+	}
+	memset(&r, 0, sizeof(r));
+	r.o = &o;
+	r.sock = r.sock_dirfd = r.pid_dirfd = r.out_fd = r.check_fd = -1;
+	r.notify_fd = -1;
+	r.backlog_given = o.backlog >= 0;
+	r.is_root = geteuid() == 0;
+	spawn_apply_defaults(&o);
+	if (o.probe)
+		return probe(&o);
+
+	setup_signals(&r);
+	ensure_std_fds();
+	cloexec_inherited();
+	resolve_ids(&r);
+	check_root_only(&r);
+	if (o.output)
+		open_output(&r);
+	else if (!o.no_fork && !o.wait)
+		open_devnull(&r);
+	if (o.pid_file)
+		open_pid_file(&r);
+	notify_open(&r);
+	if (!o.chroot_dir || o.bind_before_chroot)
+		open_socket(&r);
+	if (o.chroot_dir)
+		enter_chroot(&r);
+	if (r.sock < 0)
+		open_socket(&r);
+	if (o.check && (r.check_fd = connect_self(r.sock)) < 0) {
+		say("check: connect to own socket: %s", strerror(errno));
+		die(&r, SPAWN_EXIT_FAIL);
+	}
+#ifdef __linux__
+	if (o.subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		say("subreaper: %s", strerror(errno));
+		die(&r, SPAWN_EXIT_FAIL);
+	}
+#else
+	if (o.subreaper) {
+		say("subreaper: not supported on this system");
+		die(&r, SPAWN_EXIT_USAGE);
+	}
+#endif
+	build_env(&r);
+	resolve_program(&r);
+	if (o.no_fork)
+		exec_in_place(&r);
+	return start(&r);
+}
+
+#endif /* SPAWN_NO_MAIN */

@@ -1,0 +1,163 @@
+/*
+ * spawn: a FastCGI launcher and supervisor.
+ *
+ * This header is the contract between spawn.c and its unit tests: the
+ * parsed command line, the exit codes, and the pure functions (no I/O, no
+ * exit, no global state) that turn text into values.
+ */
+#ifndef SPAWN_H
+#define SPAWN_H
+
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define SPAWN_VERSION "1.0.0"
+
+/* Exit codes, documented under EXIT STATUS in spawn.1. */
+enum spawn_exit {
+	SPAWN_EXIT_OK = 0,
+	SPAWN_EXIT_FAIL = 1,      /* a failure at run time */
+	SPAWN_EXIT_USAGE = 2,     /* the command line cannot work as written */
+	SPAWN_EXIT_NOEXEC = 126,  /* -n: the program exists but cannot run */
+	SPAWN_EXIT_NOTFOUND = 127 /* -n: the program was not found */
+};
+
+/* Bounds that the man page documents. */
+#define SPAWN_MAX_CHILDREN 4096
+#define SPAWN_MAX_LIMITS 16
+#define SPAWN_DEFAULT_BACKLOG 1024
+#define SPAWN_DEFAULT_MIN_UPTIME 100   /* ms */
+#define SPAWN_DEFAULT_RETRIES 5
+#define SPAWN_DEFAULT_STOP_TIMEOUT 10  /* s */
+#define SPAWN_DEFAULT_CHECK_TIMEOUT 3000 /* ms */
+
+struct spawn_limit {
+	int resource;   /* RLIMIT_* */
+	rlim_t value;   /* RLIM_INFINITY for "unlimited" */
+};
+
+/* Every option, as parsed; -1 (or NULL) means "not given". */
+struct spawn_opts {
+	const char *address;       /* -a */
+	int port;                  /* -p, 0 when not given */
+	const char *socket_path;   /* -s */
+	int socket_mode;           /* -M, -1 when not given */
+	const char *socket_user;   /* -U */
+	const char *socket_group;  /* -G */
+	int backlog;               /* -b, -1 when not given */
+	int children;              /* -F, -1 when not given */
+	int php_children;          /* -C, -1 when not given */
+	const char *chdir_dir;     /* -d */
+	const char *chroot_dir;    /* -c */
+	int bind_before_chroot;    /* -S */
+	const char *user;          /* -u */
+	const char *group;         /* -g */
+	const char *pid_file;      /* -P */
+	int no_fork;               /* -n */
+	const char *shell_command; /* -f */
+	int show_version;          /* -v */
+	int show_help;             /* -h */
+	long min_uptime;           /* --min-uptime, ms, -1 when not given */
+
+	int wait;                  /* -w */
+	int respawn;               /* -r */
+	int retries;               /* --retries, -1 when not given */
+	int stop_signal;           /* --stop-signal, 0 when not given */
+	int stop_timeout;          /* --stop-timeout, s, -1 when not given */
+	int subreaper;             /* --subreaper */
+
+	int fd;                    /* --fd, -1 when not given */
+	const char *fd_name;       /* --fd-name */
+	int check;                 /* --check */
+	long check_timeout;        /* --check-timeout, ms, -1 when not given */
+	const char *probe;         /* --probe */
+
+	char **env;                /* -e, in order; NULL-terminated */
+	int nenv;
+	int clear_env;             /* -E */
+	struct spawn_limit limits[SPAWN_MAX_LIMITS]; /* --limit */
+	int nlimits;
+	int umask_mode;            /* --umask, -1 when not given */
+	int nice_set;              /* --nice given */
+	int nice_value;
+	int no_new_privs;          /* --no-new-privs */
+	const char *output;        /* --output */
+
+	char **argv;               /* the program and its arguments */
+	int argc;
+};
+
+/*
+ * Parsers return NULL on success, or a short static reason ("not a
+ * number", "too small (1..4096)") that the caller puts in its message.
+ */
+const char *spawn_parse_number(const char *s, long long lo, long long hi,
+    long long *out);
+const char *spawn_parse_mode(const char *s, int *out);
+const char *spawn_parse_signal(const char *s, int *out);
+const char *spawn_parse_limit(const char *s, struct spawn_limit *out);
+const char *spawn_signal_name(int sig);
+
+/*
+ * Parses argv into o. envbuf must have room for argc + 1 pointers; o->env
+ * points into it. Returns 0, or SPAWN_EXIT_USAGE with a one-line message
+ * (without the "spawn: " prefix) in err.
+ */
+int spawn_parse_args(int argc, char **argv, struct spawn_opts *o,
+    char **envbuf, char *err, size_t errlen);
+
+/* Conflicts between options, after parsing: NULL or one message. */
+const char *spawn_check_conflicts(const struct spawn_opts *o);
+
+/* Fills in the defaults for everything left unset. */
+void spawn_apply_defaults(struct spawn_opts *o);
+
+/* A wait(2) status as a shell would report it: the code, or 128+signal. */
+int spawn_exit_code(int wstatus);
+
+/*
+ * Address parsing. spawn_parse_inet takes an IPv4 or IPv6 literal and a
+ * port; spawn_parse_target takes "/path", "HOST:PORT" or "[V6]:PORT" and
+ * fills a sockaddr (HOST must be a literal or "localhost").
+ */
+const char *spawn_parse_inet(const char *addr, int port,
+    struct sockaddr_storage *ss, socklen_t *len);
+const char *spawn_parse_target(const char *s, struct sockaddr_storage *ss,
+    socklen_t *len);
+
+/* FastCGI records (specification 1.0, section 8). */
+#define FCGI_VERSION_1 1
+#define FCGI_BEGIN_REQUEST 1
+#define FCGI_END_REQUEST 3
+#define FCGI_PARAMS 4
+#define FCGI_STDIN 5
+#define FCGI_STDOUT 6
+#define FCGI_STDERR 7
+#define FCGI_GET_VALUES 9
+#define FCGI_GET_VALUES_RESULT 10
+#define FCGI_UNKNOWN_TYPE 11
+#define FCGI_HEADER_LEN 8
+
+struct fcgi_header {
+	int version, type, request_id, content_length, padding_length;
+};
+
+void fcgi_encode_header(unsigned char *buf, int type, int request_id,
+    int content_length, int padding_length);
+int fcgi_decode_header(const unsigned char *buf, struct fcgi_header *h);
+/* Appends one name-value pair; returns its length, or 0 if cap is short. */
+size_t fcgi_encode_pair(unsigned char *buf, size_t cap, const char *name,
+    size_t nlen, const char *value, size_t vlen);
+/*
+ * Reads one pair at buf; returns bytes consumed, or 0 when the pair runs
+ * past len. Name and value point into buf.
+ */
+size_t fcgi_decode_pair(const unsigned char *buf, size_t len,
+    const unsigned char **name, size_t *nlen, const unsigned char **value,
+    size_t *vlen);
+/* The whole GET_VALUES query spawn sends; returns its length. */
+size_t fcgi_get_values_query(unsigned char *buf, size_t cap);
+
+#endif
