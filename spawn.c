@@ -148,6 +148,7 @@ static const struct {
 	{ "memlock", RLIMIT_MEMLOCK },
 };
 
+#ifndef SPAWN_NO_MAIN
 static const char *
 limit_name(int resource)
 {
@@ -158,6 +159,7 @@ limit_name(int resource)
 			return limits[i].name;
 	return "?";
 }
+#endif
 
 const char *
 spawn_parse_limit(const char *s, struct spawn_limit *out)

@@ -1,0 +1,123 @@
+# Shared helpers for the integration tests. Each test file sources this,
+# prints "ok - ...", "not ok - ..." or "skip - ..." lines, and run.sh counts
+# them. Every wait is a bounded poll; every process a test starts is ended
+# by pid when the file exits.
+
+TOP=${TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+SPAWN=$TOP/spawn
+PROBE=$TOP/tests/probe
+CLIENT=$TOP/tests/fcgiclient
+T=$(mktemp -d /tmp/spawn-test.XXXXXX)
+chmod 755 "$T"
+: >"$T/.pids"
+
+cleanup_test() {
+	for p in $(cat "$T/.pids" 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null
+	done
+	for p in $(cat "$T"/*.report 2>/dev/null | sed -n 's/^pid=//p'); do
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup_test EXIT
+trap 'exit 1' INT TERM
+
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; }
+skip() { echo "skip - $*"; }
+
+# check NAME CMD...: ok when CMD succeeds.
+check() {
+	_name=$1
+	shift
+	if "$@"; then ok "$_name"; else not_ok "$_name"; fi
+}
+
+# expect_eq NAME EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		printf '#   expected: %s\n#   got:      %s\n' "$2" "$3"
+	fi
+}
+
+# expect_match NAME PATTERN TEXT (grep -E pattern)
+expect_match() {
+	if printf '%s\n' "$3" | grep -Eq -- "$2"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		printf '#   pattern: %s\n#   text:    %s\n' "$2" "$3"
+	fi
+}
+
+# have CMD: is a peer installed?
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# run_spawn ARGS...: runs spawn to completion; sets RC, OUT, ERR.
+run_spawn() {
+	"$SPAWN" "$@" >"$T/.out" 2>"$T/.err" </dev/null
+	RC=$?
+	OUT=$(cat "$T/.out")
+	ERR=$(cat "$T/.err")
+}
+
+# track PID...: end these at exit.
+track() { for _p in "$@"; do echo "$_p" >>"$T/.pids"; done; }
+
+# dead PID: gone, or a zombie (this sandbox reaps orphans late).
+dead() {
+	[ -r "/proc/$1/stat" ] || return 0
+	_st=$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ -z "$_st" ] || [ "$_st" = Z ] || [ "$_st" = X ]
+}
+alive() { ! dead "$1"; }
+
+# wait_until SECONDS CMD...: polls CMD every 20 ms; false on time-out.
+wait_until() {
+	_limit=$(( $1 * 50 ))
+	shift
+	_i=0
+	while [ $_i -lt $_limit ]; do
+		"$@" && return 0
+		sleep 0.02
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+all_dead() { for _p in "$@"; do alive "$_p" && return 1; done; return 0; }
+
+# stop PID...: SIGTERM, then SIGKILL after 5 s; waits until all are dead.
+stop() {
+	for _p in "$@"; do kill "$_p" 2>/dev/null; done
+	wait_until 5 all_dead "$@" && return 0
+	for _p in "$@"; do kill -KILL "$_p" 2>/dev/null; done
+	wait_until 5 all_dead "$@"
+}
+
+# pids_of_report_dir DIR: pids of the probes that reported there.
+report_pids() { for _f in "$1"/*.report; do [ -e "$_f" ] && basename "$_f" .report; done; }
+count_reports() { ls "$1" 2>/dev/null | grep -c '\.report$'; }
+
+# rget DIR PID KEY: one value from a probe report.
+rget() { sed -n "s/^$3=//p" "$1/$2.report" | head -n 1; }
+
+# state PID: the State letter from /proc.
+proc_state() { sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null; }
+
+# no_children_of PID: no live process has PPid PID.
+children_of() {
+	for _s in /proc/[0-9]*/stat; do
+		_pp=$(awk '{ sub(/.*\) /, ""); print $2 " " $1 }' "$_s" 2>/dev/null)
+		case $_pp in "$1 "[!Z]*) echo "${_s#/proc/}" | cut -d/ -f1 ;; esac
+	done
+}
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# sock_gone PATH
+sock_gone() { [ ! -e "$1" ] && [ ! -L "$1" ]; }

@@ -1,0 +1,307 @@
+/* Unit tests for the pure functions of spawn.h. */
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spawn.h"
+
+static int failed;
+
+static void
+ok(int cond, const char *name)
+{
+	printf("%s - unit: %s\n", cond ? "ok" : "not ok", name);
+	if (!cond)
+		failed++;
+}
+
+static int
+streq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+static void
+test_numbers(void)
+{
+	long long v = -1;
+
+	ok(spawn_parse_number("42", 1, 100, &v) == NULL && v == 42, "number 42");
+	ok(streq(spawn_parse_number("0", 1, 100, &v), "too small"), "number too small");
+	ok(streq(spawn_parse_number("101", 1, 100, &v), "too large"), "number too large");
+	ok(streq(spawn_parse_number("12x", 1, 100, &v), "not a number"), "number trailing junk");
+	ok(streq(spawn_parse_number("", 1, 100, &v), "not a number"), "number empty");
+	ok(streq(spawn_parse_number(" 5", 1, 100, &v), "not a number"), "number leading space");
+	ok(streq(spawn_parse_number("+5", 1, 100, &v), "not a number"), "number plus sign");
+	ok(streq(spawn_parse_number("-5", 1, 100, &v), "too small"), "number negative");
+	ok(spawn_parse_number("-20", -20, 19, &v) == NULL && v == -20, "number negative in range");
+	ok(streq(spawn_parse_number("99999999999999999999", 1, 100, &v), "too large"),
+	    "number overflow");
+	ok(streq(spawn_parse_number("0x10", 0, 100, &v), "not a number"), "number hex rejected");
+}
+
+static void
+test_modes(void)
+{
+	int m = -1;
+
+	ok(spawn_parse_mode("0660", &m) == NULL && m == 0660, "mode 0660");
+	ok(spawn_parse_mode("777", &m) == NULL && m == 0777, "mode 777");
+	ok(spawn_parse_mode("0", &m) == NULL && m == 0, "mode 0");
+	ok(spawn_parse_mode("0800", &m) != NULL, "mode 0800 rejected");
+	ok(spawn_parse_mode("1777", &m) != NULL, "mode 1777 rejected");
+	ok(spawn_parse_mode("", &m) != NULL, "mode empty rejected");
+	ok(spawn_parse_mode("-1", &m) != NULL, "mode negative rejected");
+	ok(spawn_parse_mode("66o", &m) != NULL, "mode junk rejected");
+}
+
+static void
+test_signals(void)
+{
+	int s = 0;
+
+	ok(spawn_parse_signal("TERM", &s) == NULL && s == SIGTERM, "signal TERM");
+	ok(spawn_parse_signal("sigquit", &s) == NULL && s == SIGQUIT, "signal sigquit");
+	ok(spawn_parse_signal("9", &s) == NULL && s == 9, "signal 9");
+	ok(spawn_parse_signal("0", &s) != NULL, "signal 0 rejected");
+	ok(spawn_parse_signal("999", &s) != NULL, "signal 999 rejected");
+	ok(spawn_parse_signal("TERMX", &s) != NULL, "signal TERMX rejected");
+	ok(streq(spawn_signal_name(SIGUSR1), "USR1"), "signal name USR1");
+}
+
+static void
+test_limits(void)
+{
+	struct spawn_limit l;
+
+	ok(spawn_parse_limit("nofile=4096", &l) == NULL &&
+	    l.resource == RLIMIT_NOFILE && l.value == 4096, "limit nofile=4096");
+	ok(spawn_parse_limit("core=unlimited", &l) == NULL &&
+	    l.resource == RLIMIT_CORE && l.value == RLIM_INFINITY, "limit core=unlimited");
+	ok(spawn_parse_limit("nofile", &l) != NULL, "limit without value");
+	ok(spawn_parse_limit("files=1", &l) != NULL, "limit unknown resource");
+	ok(spawn_parse_limit("nofile=-1", &l) != NULL, "limit negative");
+	ok(spawn_parse_limit("nofile=1k", &l) != NULL, "limit junk");
+}
+
+static void
+test_exit_codes(void)
+{
+	ok(spawn_exit_code(0) == 0, "exit code 0");
+	ok(spawn_exit_code(3 << 8) == 3, "exit code 3");
+	ok(spawn_exit_code(SIGKILL) == 128 + SIGKILL, "exit code for SIGKILL is 137");
+	ok(spawn_exit_code(SIGTERM | 0x80) == 128 + SIGTERM, "exit code for SIGTERM with core");
+}
+
+static void
+test_addresses(void)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+	socklen_t len;
+
+	ok(spawn_parse_inet("127.0.0.1", 9000, &ss, &len) == NULL &&
+	    ss.ss_family == AF_INET && ntohs(sin->sin_port) == 9000 &&
+	    len == sizeof(*sin), "inet 127.0.0.1");
+	ok(spawn_parse_inet("::1", 80, &ss, &len) == NULL &&
+	    ss.ss_family == AF_INET6 && ntohs(sin6->sin6_port) == 80, "inet ::1");
+	ok(spawn_parse_inet("[::]", 80, &ss, &len) == NULL &&
+	    ss.ss_family == AF_INET6, "inet [::]");
+	ok(spawn_parse_inet("localhost", 80, &ss, &len) != NULL, "inet name rejected");
+	ok(spawn_parse_inet("1.2.3.256", 80, &ss, &len) != NULL, "inet bad octet");
+	ok(spawn_parse_target("/run/php.sock", &ss, &len) == NULL &&
+	    ss.ss_family == AF_UNIX && streq(sun->sun_path, "/run/php.sock"),
+	    "target unix path");
+	ok(spawn_parse_target("127.0.0.1:9000", &ss, &len) == NULL &&
+	    ss.ss_family == AF_INET && ntohs(sin->sin_port) == 9000, "target v4");
+	ok(spawn_parse_target("[::1]:9001", &ss, &len) == NULL &&
+	    ss.ss_family == AF_INET6 && ntohs(sin6->sin6_port) == 9001, "target v6");
+	ok(spawn_parse_target("localhost:9000", &ss, &len) == NULL &&
+	    ss.ss_family == AF_INET && sin->sin_addr.s_addr == htonl(INADDR_LOOPBACK),
+	    "target localhost");
+	ok(spawn_parse_target("127.0.0.1:0", &ss, &len) != NULL, "target port 0");
+	ok(spawn_parse_target("127.0.0.1:x", &ss, &len) != NULL, "target port junk");
+	ok(spawn_parse_target("::1:9000", &ss, &len) != NULL, "target v6 without brackets");
+	ok(spawn_parse_target("", &ss, &len) != NULL, "target empty");
+}
+
+static void
+test_fcgi(void)
+{
+	unsigned char buf[600], big[300];
+	const unsigned char *n, *v;
+	struct fcgi_header h;
+	size_t len, nl, vl, k, off;
+	int names = 0;
+
+	fcgi_encode_header(buf, FCGI_STDOUT, 0x1234, 0x5678, 7);
+	ok(buf[0] == 1 && buf[1] == 6 && buf[2] == 0x12 && buf[3] == 0x34 &&
+	    buf[4] == 0x56 && buf[5] == 0x78 && buf[6] == 7 && buf[7] == 0,
+	    "fcgi header bytes");
+	ok(fcgi_decode_header(buf, &h) == 0 && h.type == 6 &&
+	    h.request_id == 0x1234 && h.content_length == 0x5678 &&
+	    h.padding_length == 7, "fcgi header round trip");
+	buf[0] = 'H';
+	ok(fcgi_decode_header(buf, &h) < 0, "fcgi header bad version");
+
+	len = fcgi_encode_pair(buf, sizeof(buf), "A", 1, "xy", 2);
+	ok(len == 5 && buf[0] == 1 && buf[1] == 2 && memcmp(buf + 2, "Axy", 3) == 0,
+	    "fcgi short pair");
+	memset(big, 'v', sizeof(big));
+	len = fcgi_encode_pair(buf, sizeof(buf), "NAME", 4, (char *)big, 300);
+	ok(len == 1 + 4 + 4 + 300 && buf[1] == 0x80 && buf[2] == 0 &&
+	    buf[3] == 1 && buf[4] == 44, "fcgi long value uses 4 bytes");
+	k = fcgi_decode_pair(buf, len, &n, &nl, &v, &vl);
+	ok(k == len && nl == 4 && vl == 300 && memcmp(n, "NAME", 4) == 0,
+	    "fcgi long pair round trip");
+	ok(fcgi_decode_pair(buf, len - 1, &n, &nl, &v, &vl) == 0,
+	    "fcgi truncated pair rejected");
+	ok(fcgi_encode_pair(buf, 4, "NAME", 4, "", 0) == 0, "fcgi pair too big for buffer");
+
+	len = fcgi_get_values_query(buf, sizeof(buf));
+	fcgi_decode_header(buf, &h);
+	ok(h.type == FCGI_GET_VALUES && h.request_id == 0 &&
+	    (size_t)h.content_length == len - FCGI_HEADER_LEN, "get-values header");
+	for (off = FCGI_HEADER_LEN; off < len; off += k) {
+		k = fcgi_decode_pair(buf + off, len - off, &n, &nl, &v, &vl);
+		if (k == 0 || vl != 0)
+			break;
+		names++;
+	}
+	ok(names == 3 && off == len, "get-values asks three names with empty values");
+}
+
+static int
+parse(const char *line, struct spawn_opts *o, char *err)
+{
+	static char copy[1024];
+	static char *argv[64], *envbuf[64];
+	int argc = 0;
+	char *p;
+
+	snprintf(copy, sizeof(copy), "spawn %s", line);
+	for (p = strtok(copy, " "); p && argc < 63; p = strtok(NULL, " "))
+		argv[argc++] = p;
+	argv[argc] = NULL;
+	err[0] = '\0';
+	return spawn_parse_args(argc, argv, o, envbuf, err, 256);
+}
+
+static void
+test_args(void)
+{
+	struct spawn_opts o;
+	char err[256];
+
+	ok(parse("-s /tmp/x -F 4 -u nobody -- php-cgi -c /etc/php.ini", &o, err) == 0 &&
+	    streq(o.socket_path, "/tmp/x") && o.children == 4 &&
+	    streq(o.user, "nobody") && o.argc == 3 && streq(o.argv[0], "php-cgi") &&
+	    streq(o.argv[1], "-c"), "args: program arguments never parsed");
+	ok(parse("-s/tmp/x -F4 php-cgi -F 2", &o, err) == 0 && o.children == 4 &&
+	    o.argc == 3 && streq(o.argv[1], "-F"), "args: first non-option ends options");
+	ok(parse("--socket=/tmp/x --children 3 --wait -- a", &o, err) == 0 &&
+	    o.children == 3 && o.wait && streq(o.socket_path, "/tmp/x"), "args: long forms");
+	ok(parse("-nS -c /srv -- a", &o, err) == 0 && o.no_fork &&
+	    o.bind_before_chroot, "args: bundled flags");
+	ok(parse("-F 0 -- a", &o, err) == 2 &&
+	    streq(err, "children \"0\": too small (1..4096)"), "args: -F 0 message");
+	ok(parse("-F 4097 -- a", &o, err) == 2 &&
+	    streq(err, "children \"4097\": too large (1..4096)"), "args: -F 4097");
+	ok(parse("-p 80x -- a", &o, err) == 2 &&
+	    streq(err, "port \"80x\": not a number (1..65535)"), "args: port junk");
+	ok(parse("-p 0 -- a", &o, err) == 2, "args: port 0");
+	ok(parse("-p 65536 -- a", &o, err) == 2, "args: port 65536");
+	ok(parse("-M 999 -- a", &o, err) == 2 &&
+	    streq(err, "socket-mode \"999\": not an octal mode (0..0777)"), "args: bad mode");
+	ok(parse("-b -1 -- a", &o, err) == 2, "args: negative backlog");
+	ok(parse("-C abc -- a", &o, err) == 2, "args: -C junk");
+	ok(parse("-x -- a", &o, err) == 2 && streq(err, "unknown option -x"),
+	    "args: unknown short option");
+	ok(parse("--frobnicate -- a", &o, err) == 2 &&
+	    streq(err, "unknown option --frobnicate"), "args: unknown long option");
+	ok(parse("-p", &o, err) == 2 && streq(err, "option -p needs a value"),
+	    "args: missing value");
+	ok(parse("--port", &o, err) == 2 && streq(err, "option --port needs a value"),
+	    "args: missing long value");
+	ok(parse("--wait=1 a", &o, err) == 2, "args: flag with value");
+	ok(parse("-a 1.2.3 -p 1 a", &o, err) == 2, "args: bad address");
+	ok(parse("--stop-signal FOO a", &o, err) == 2, "args: bad signal");
+	ok(parse("--nice 20 a", &o, err) == 2 && parse("--nice -21 a", &o, err) == 2 &&
+	    parse("--nice -20 a", &o, err) == 0, "args: nice bounds");
+	ok(parse("--limit nofile=1024 --limit core=unlimited a", &o, err) == 0 &&
+	    o.nlimits == 2, "args: two limits");
+	ok(parse("-e A=1 -e B a", &o, err) == 0 && o.nenv == 2 &&
+	    streq(o.env[0], "A=1") && streq(o.env[1], "B") && o.env[2] == NULL,
+	    "args: env list");
+	ok(parse("-e =x a", &o, err) == 2, "args: env without name");
+	ok(parse("--min-uptime 3600001 a", &o, err) == 2, "args: min-uptime bound");
+}
+
+static const char *
+conflict(const char *line)
+{
+	static struct spawn_opts o;
+	char err[256];
+
+	if (parse(line, &o, err) != 0)
+		return "parse failed";
+	return spawn_check_conflicts(&o);
+}
+
+static void
+test_conflicts(void)
+{
+	ok(conflict("-s /x -- a") == NULL, "conflict: none");
+	ok(streq(conflict("-s /x -p 9000 -- a"), "-s and -p are exclusive"), "conflict: -s -p");
+	ok(conflict("-s /x --fd 3 -- a") != NULL, "conflict: -s --fd");
+	ok(streq(conflict("-a 127.0.0.1 -s /x -- a"), "-a needs -p"), "conflict: -a without -p");
+	ok(streq(conflict("-p 9000 -M 0600 -- a"), "-M needs -s"), "conflict: -M without -s");
+	ok(streq(conflict("-s /x -S -- a"), "-S needs -c"), "conflict: -S without -c");
+	ok(streq(conflict("-s /x"), "no program given"), "conflict: no program");
+	ok(conflict("-s /x -f cmd -- a") != NULL, "conflict: -f and program");
+	ok(conflict("-s /x -n -F 2 -- a") != NULL, "conflict: -n -F 2");
+	ok(conflict("-s /x -n -w -- a") != NULL, "conflict: -n -w");
+	ok(conflict("-s /x -n -r -- a") != NULL, "conflict: -n -r");
+	ok(conflict("-s /x -n --check -- a") != NULL, "conflict: -n --check");
+	ok(conflict("--fd 3 -b 10 -- a") != NULL, "conflict: --fd -b");
+	ok(conflict("--probe /x -s /y") != NULL, "conflict: --probe with -s");
+	ok(conflict("--probe /x --check-timeout 100") == NULL, "conflict: --probe alone");
+}
+
+static void
+test_defaults(void)
+{
+	struct spawn_opts o;
+	char err[256];
+
+	parse("-s /x -r -- a", &o, err);
+	spawn_apply_defaults(&o);
+	ok(o.children == 1 && o.backlog == 1024 && o.min_uptime == 100 &&
+	    o.wait == 1 && o.retries == 5 && o.stop_signal == SIGTERM &&
+	    o.stop_timeout == 10 && o.check_timeout == 3000 &&
+	    streq(o.address, "0.0.0.0"), "defaults");
+}
+
+int
+main(void)
+{
+	test_numbers();
+	test_modes();
+	test_signals();
+	test_limits();
+	test_exit_codes();
+	test_addresses();
+	test_fcgi();
+	test_args();
+	test_conflicts();
+	test_defaults();
+	return failed ? 1 : 0;
+}
