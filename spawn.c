@@ -689,6 +689,8 @@ spawn_check_conflicts(const struct spawn_opts *o)
 		if (o->subreaper)
 			return "-n and --subreaper are exclusive";
 	}
+	if (o->subreaper && !o->wait && !o->respawn)
+		return "--subreaper needs -w or -r";
 	if (o->children > 0 && o->php_children > 0 &&
 	    (long)o->children * o->php_children > 65536)
 		return "-F times -C is more than 65536 processes";
@@ -1934,7 +1936,8 @@ notify_open(struct run *r)
 	size_t n;
 
 	r->notify_fd = -1;
-	if (path == NULL || r->o->no_fork || (n = strlen(path)) < 2 ||
+	/* Only a launcher that stays can speak for the service. */
+	if (path == NULL || !r->o->wait || (n = strlen(path)) < 2 ||
 	    n >= sizeof(r->notify_addr.sun_path) || (*path != '/' && *path != '@'))
 		return;
 	memset(&r->notify_addr, 0, sizeof(r->notify_addr));
@@ -2370,8 +2373,7 @@ start(struct run *r)
 		printf("spawn: child spawned successfully: PID: %ld\n",
 		    (long)r->slots[i].pid);
 	fflush(stdout);
-	notify(r, "READY=1\nSTATUS=%d children running\nMAINPID=%ld\n", n,
-	    (long)self);
+	notify(r, "READY=1\nSTATUS=%d children running\n", n);
 	free(pids);
 	free(which);
 	if (!r->o->wait)
