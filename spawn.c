@@ -1856,6 +1856,14 @@ fcgi_exchange(int fd, long timeout, char *out, size_t outlen)
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == 0 && e != 0)
 		return strerror(e);
 	qlen = fcgi_get_values_query(q, sizeof(q));
+	/*
+	 * libfcgi (fcgiwrap, and every app built on it) acts on a management
+	 * record only once it has read the header of the next one, so a lone
+	 * query is never answered. An empty FCGI_GET_VALUES after it makes
+	 * libfcgi answer the first; php-cgi answers the first and closes.
+	 */
+	fcgi_encode_header(q + qlen, FCGI_GET_VALUES, 0, 0, 0);
+	qlen += FCGI_HEADER_LEN;
 	if (send(fd, q, qlen, MSG_NOSIGNAL) != (ssize_t)qlen)
 		return strerror(errno);
 	while (have < need) {
