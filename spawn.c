@@ -470,6 +470,8 @@ apply_option(struct spawn_opts *o, const struct option_def *d, char *v,
 			return -1; \
 	} while (0)
 
+	if (d->key != OPT_PROBE && d->key != OPT_CHECK_TIMEOUT)
+		o->nother++;
 	switch (d->key) {
 	case 'a':
 		if ((why = spawn_parse_inet(v, 0, &ss, &len)) == NULL)
@@ -615,7 +617,9 @@ spawn_parse_args(int argc, char **argv, struct spawn_opts *o, char **envbuf,
 			continue;
 		}
 		for (a++; *a != '\0'; a++) {
-			d = (unsigned char)*a < 128 && *a != '-' ? find_short(*a) : NULL;
+			/* spawn-fcgi takes -? for help too. */
+			d = *a == '?' ? find_short('h') :
+			    (unsigned char)*a < 128 && *a != '-' ? find_short(*a) : NULL;
 			if (d == NULL) {
 				snprintf(err, errlen, "unknown option -%c", *a);
 				return SPAWN_EXIT_USAGE;
@@ -649,9 +653,7 @@ spawn_check_conflicts(const struct spawn_opts *o)
 	int sockets = (o->socket_path != NULL) + (o->port != 0) + (o->fd >= 0);
 
 	if (o->probe != NULL) {
-		if (o->argc > 0 || o->shell_command || o->socket_path ||
-		    o->port || o->fd >= 0 || o->no_fork || o->wait ||
-		    o->respawn || o->check || o->children > 0)
+		if (o->argc > 0 || o->nother > 0)
 			return "--probe takes only --check-timeout";
 		return NULL;
 	}
@@ -1993,6 +1995,7 @@ struct sup {
 	int gave_up;              /* a slot failed too often */
 	int first_status;         /* -w: exit code of the first failure */
 	int have_status;
+	int start_failed;         /* stopping the rest of a failed start */
 	int reload_slot;          /* -1 when no reload runs */
 	int reload_again;
 };
@@ -2188,6 +2191,11 @@ child_exited(struct run *r, struct sup *s, pid_t pid, int status)
 			continue;
 		sl->pid = 0;
 		lived = now_ms() - sl->started;
+		/* One line for every child that failed on its own. */
+		if (s->start_failed && (WIFEXITED(status) ? status != 0 :
+		    WTERMSIG(status) != r->o->stop_signal &&
+		    WTERMSIG(status) != SIGKILL))
+			report_exit(pid, status, " during start-up");
 		if (s->stopping)
 			return;
 		if (!r->o->respawn) {
@@ -2373,6 +2381,7 @@ start(struct run *r)
 	    r->o->wait ? 1 : n) < 0)
 		failed = 1;
 	if (failed) {
+		s.start_failed = 1;
 		begin_stop(r, &s);
 		supervise(r, &s);
 		die(r, SPAWN_EXIT_FAIL);
@@ -2555,8 +2564,9 @@ main(int argc, char **argv)
 		die(&r, SPAWN_EXIT_FAIL);
 	}
 #else
-	if (o.subreaper) {
-		say("subreaper: not supported on this system");
+	if (o.subreaper || o.no_new_privs) {
+		say("%s: not supported on this system",
+		    o.subreaper ? "subreaper" : "no-new-privs");
 		die(&r, SPAWN_EXIT_USAGE);
 	}
 #endif

@@ -85,6 +85,8 @@ struct spawn_opts {
 	int no_new_privs;          /* --no-new-privs */
 	const char *output;        /* --output */
 
+	int nother;                /* options other than --probe/--check-timeout */
+
 	char **argv;               /* the program and its arguments */
 	int argc;
 };

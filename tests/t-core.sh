@@ -177,6 +177,8 @@ check "dying children: socket file removed" sock_gone "$S"
 check "dying children: no pid file" test ! -e "$T/fail.pid"
 expect_eq "dying children: no temporary pid file" "" "$(ls -a "$T" | grep '\.tmp$')"
 rm -f "$R"/*
+start -s "$S" -F 3 -- /bin/false
+expect_eq "three children fail: one line for each" 3 "$(printf '%s\n' "$ERR" | grep -c '^spawn: child [0-9]* exited with status 1 during start-up$')"
 
 # One child of three fails: the two others must be stopped.
 mkdir -p "$T/once"
@@ -283,6 +285,8 @@ expect_eq "--help: exit 0" 0 "$RC"
 expect_eq "--help: text" "$(cat "$TOP/tests/help.expected")" "$OUT"
 run_spawn -h
 expect_eq "-h: same text" "$(cat "$TOP/tests/help.expected")" "$OUT"
+run_spawn -'?'
+expect_eq "-? (spawn-fcgi's help flag): same text" "$(cat "$TOP/tests/help.expected")" "$OUT"
 run_spawn -v
 expect_match "-v: version line" "^spawn [0-9]+\.[0-9]+\.[0-9]+$" "$OUT"
 expect_eq "-v: exit 0" 0 "$RC"

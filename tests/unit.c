@@ -274,6 +274,8 @@ test_conflicts(void)
 	ok(conflict("--fd 3 -b 10 -- a") != NULL, "conflict: --fd -b");
 	ok(conflict("--probe /x -s /y") != NULL, "conflict: --probe with -s");
 	ok(conflict("--probe /x --check-timeout 100") == NULL, "conflict: --probe alone");
+	ok(conflict("--probe /x -u nobody") != NULL, "conflict: --probe with -u");
+	ok(conflict("--probe /x -P /p") != NULL, "conflict: --probe with -P");
 }
 
 static void
