@@ -13,7 +13,7 @@ run_one() {
 }
 
 {
-	if [ -z "$only" ] || [ "$only" = unit ]; then
+	if [ -z "$only" ] || case " $only " in *" unit "*) true ;; *) false ;; esac; then
 		echo "# tests/unit"
 		run_one "$TOP/tests/unit"
 	fi

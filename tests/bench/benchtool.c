@@ -15,9 +15,12 @@
  *                                     (from FILE, written by sleeper) and
  *                                     print the microseconds until the new
  *                                     child's own clock reading in FILE
- *   benchtool rolling PID N SIG MS    send SIG to PID's children one by one,
- *                                     each time waiting for it to go and for
- *                                     PID to have N children again
+ *   benchtool reload PID N SIG MS     send SIG to PID and wait until all its
+ *                                     children are new ones, N of them; print
+ *                                     the milliseconds this took
+ *   benchtool rolling PID N SIG MS    the same, sending SIG to PID's children
+ *                                     one by one, each time waiting for PID
+ *                                     to have N children again
  *   benchtool stop PID SIG MS         send SIG to PID and wait for it to die;
  *                                     after MS, SIGKILL it and its children
  *
@@ -301,40 +304,53 @@ cmd_respawn(pid_t super, const char *file, int count, long gap)
 	return 0;
 }
 
+/* Whether none of the n pids in old is still a live child of super. */
 static int
-cmd_rolling(pid_t super, int want, int sig, long ms)
+all_replaced(pid_t super, const pid_t *old, int n)
 {
-	static pid_t list[MAXPROCS], now[MAXPROCS];
-	long long end;
-	int i, j, n, m, done = 0, back;
+	int i;
 
-	n = children(super, list, MAXPROCS);
-	for (i = 0; i < n; i++) {
-		if (!is_child_of(list[i], super))
-			continue;
-		kill(list[i], sig);
-		end = now_ns() + ms * 1000000LL;
+	for (i = 0; i < n; i++)
+		if (is_child_of(old[i], super))
+			return 0;
+	return 1;
+}
+
+/*
+ * Replaces super's children, either by sending sig to super (a reload) or,
+ * with rolling set, by sending sig to each child in turn and waiting for
+ * super to restart it. Prints the milliseconds until every old child was
+ * gone and super had want children again.
+ */
+static int
+cmd_replace(pid_t super, int want, int sig, long ms, int rolling)
+{
+	static pid_t old[MAXPROCS], now[MAXPROCS];
+	long long t0, end;
+	int i, n;
+
+	n = children(super, old, MAXPROCS);
+	t0 = now_ns();
+	end = t0 + ms * 1000000LL;
+	if (!rolling)
+		kill(super, sig);
+	for (i = 0; i < (rolling ? n : 1); i++) {
+		if (rolling && is_child_of(old[i], super))
+			kill(old[i], sig);
 		for (;;) {
-			back = 0;
-			if (!is_child_of(list[i], super)) {
-				m = children(super, now, MAXPROCS);
-				back = m == want;
-			}
-			if (back)
+			if ((rolling ? !is_child_of(old[i], super) :
+			    all_replaced(super, old, n)) &&
+			    children(super, now, MAXPROCS) == want)
 				break;
-			if (now_ns() > end) {
-				fprintf(stderr, "benchtool: child %ld not "
-				    "replaced in %ld ms\n", (long)list[i], ms);
+			if (now_ns() > end || !alive(super, NULL)) {
+				fprintf(stderr, "benchtool: children of %ld "
+				    "not replaced in %ld ms\n", (long)super, ms);
 				return 1;
 			}
 			sleep_us(1000);
 		}
-		for (j = 0; j < m; j++)
-			if (now[j] == list[i])
-				return 1;
-		done++;
 	}
-	printf("%d\n", done);
+	printf("%.1f\n", (now_ns() - t0) / 1e6);
 	return 0;
 }
 
@@ -367,7 +383,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: benchtool reap|trial|children|waitn|respawn|"
-	    "rolling|stop ...\n");
+	    "reload|rolling|stop ...\n");
 	exit(2);
 }
 
@@ -395,10 +411,11 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "respawn") == 0 && argc == 6)
 		return cmd_respawn(strtol(argv[2], NULL, 10), argv[3],
 		    strtol(argv[4], NULL, 10), strtol(argv[5], NULL, 10));
-	if (strcmp(argv[1], "rolling") == 0 && argc == 6)
-		return cmd_rolling(strtol(argv[2], NULL, 10),
+	if ((strcmp(argv[1], "reload") == 0 ||
+	    strcmp(argv[1], "rolling") == 0) && argc == 6)
+		return cmd_replace(strtol(argv[2], NULL, 10),
 		    strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10),
-		    strtol(argv[5], NULL, 10));
+		    strtol(argv[5], NULL, 10), strcmp(argv[1], "rolling") == 0);
 	if (strcmp(argv[1], "stop") == 0 && argc == 5)
 		return cmd_stop(strtol(argv[2], NULL, 10),
 		    strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10));
