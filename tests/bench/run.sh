@@ -168,7 +168,8 @@ echo
 part1() {
 	echo "1. Start-up: wall time to start N children (ms, median of $RUNS)"
 	echo "   floor = bind + N x (pipe2, fork, dup2, exec, read EOF), one child at a time;"
-	echo "   spawn-fcgi forks all N, then sleeps 100 ms and checks none has died"
+	[ -n "$sfcgi" ] &&
+	    echo "   spawn-fcgi forks all N, then sleeps 100 ms and checks none has died"
 	printf '   %5s %12s %12s %8s %14s\n' N spawn floor ratio spawn-fcgi
 	for n in 1 64 512; do
 		for r in $(seq "$RUNS"); do
@@ -387,8 +388,12 @@ part4() {
 		printf "$f" "spawn -r, no reload" "$req_base" "$fail_base" - -
 		printf "$f" "spawn -r, 3 x SIGHUP" "$req_spawn" "$fail_spawn" \
 		    "$done_spawn/3" "$took_spawn"
-		printf "$f" "spawn-fcgi+multiwatch, 3 x TERM" "$req_mw" \
-		    "$fail_mw" "$done_mw/3" "$took_mw"
+		if [ -n "$classic" ]; then
+			printf "$f" "spawn-fcgi+multiwatch, 3 x TERM" "$req_mw" \
+			    "$fail_mw" "$done_mw/3" "$took_mw"
+		else
+			echo "   spawn-fcgi+multiwatch: skipped (not installed)"
+		fi
 		echo "   (a reload is done when all 4 children are new ones;"
 		echo "   multiwatch's is SIGTERM to each child in turn, waiting for its restart)"
 		[ -s "$tmpdir/reasons" ] && echo "   first failures:" && cat "$tmpdir/reasons"
