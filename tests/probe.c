@@ -92,6 +92,7 @@ struct fdlist {
 static char signals_path[PATH_MAX];
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t idle;
+static volatile sig_atomic_t accepting;
 
 extern char **environ;
 
@@ -822,9 +823,18 @@ static void
 on_term(int sig)
 {
 	(void)sig;
+	stop_requested = 1;
+	/*
+	 * In accept(): a connection it has just returned must still be
+	 * served, so do not exit here; closing fd 0 makes an accept() that
+	 * has not started yet fail at once instead of waiting forever.
+	 */
+	if (accepting) {
+		close(0);
+		return;
+	}
 	if (idle)
 		_exit(0);
-	stop_requested = 1;
 }
 
 /*
@@ -937,7 +947,7 @@ accept_next(void)
 	int c;
 
 	for (;;) {
-		idle = 1;
+		accepting = 1;
 		if (stop_requested)
 			exit(0);
 		c = accept(0, NULL, NULL);
@@ -945,7 +955,9 @@ accept_next(void)
 			wait_readable(0, -1);
 			continue;
 		}
-		idle = 0;
+		accepting = 0;
+		if (c < 0 && stop_requested)
+			exit(0);
 		if (c >= 0)
 			return c;
 		if (errno != EINTR && errno != ECONNABORTED)

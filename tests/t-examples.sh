@@ -1,0 +1,288 @@
+# Documentation (issues 2 and 4): --help, spawn.1 and README agree, and every
+# example under examples/ that the man page and README show is run for real,
+# with only its paths moved into a temporary directory.
+. "$(dirname "$0")/lib.sh"
+
+# --- Docs agree with the binary.
+help=$("$SPAWN" --help)
+if have mandoc; then
+	expect_eq "spawn.1: mandoc -Tlint is clean" "" "$(mandoc -Tlint -Wwarning "$TOP/spawn.1" 2>&1)"
+	man=$(mandoc -Tutf8 "$TOP/spawn.1" | col -b)
+	syn_man=$(printf '%s\n' "$man" | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | tr -s ' \t\n' ' ' | sed 's/^ //;s/ $//')
+	syn_help=$(printf '%s\n' "$help" | sed -n '1,/^$/p' | sed 's/^usage: //' | tr -s ' \t\n' ' ' | sed 's/^ //;s/ $//')
+	expect_eq "--help prints the SYNOPSIS of spawn.1 word for word" "$syn_man" "$syn_help"
+else
+	skip "spawn.1 lint and SYNOPSIS (mandoc not installed)"
+fi
+for o in $(printf '%s\n' "$help" | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+	check "option $o is in spawn.1" grep -q -- "${o#--}" "$TOP/spawn.1"
+	check "option $o is in README.md" grep -q -- "$o" "$TOP/README.md"
+done
+for c in 0 1 2 126 127; do
+	check "exit status $c is documented in spawn.1" grep -q "^\.It $c\$" "$TOP/spawn.1"
+done
+check "README shows the demo command" grep -q '^make demo' "$TOP/README.md"
+check "README shows the test command" grep -q '^make check' "$TOP/README.md"
+
+# The README and the man page show each example file as it is.
+for f in "$TOP"/examples/*; do
+	name=examples/$(basename "$f")
+	missing=$(grep -v '^[[:space:]]*$' "$f" | while IFS= read -r line; do
+		grep -qxF -- "$line" "$TOP/README.md" || echo "$line"
+	done)
+	expect_eq "$name: shown in README.md as it is" "" "$missing"
+	if have mandoc; then
+		norm() { tr -s ' \t' ' ' | sed 's/^ //;s/ $//'; }
+		printf '%s\n' "$man" | norm >"$T/man.txt"
+		missing=$(grep -v '^[[:space:]]*$' "$f" | norm | while IFS= read -r line; do
+			grep -qxF -- "$line" "$T/man.txt" || echo "$line"
+		done)
+		expect_eq "$name: shown in spawn.1 as it is" "" "$missing"
+	fi
+done
+
+# --- The examples, run. Paths move into $T; nothing else changes.
+PORT=$((30000 + $$ % 20000))
+WWW=$T/www
+mkdir -p "$WWW"
+printf '<?php echo "php says ", 6 * 7, "\\n";\n' >"$WWW/t.php"
+chmod 755 "$T" "$WWW"
+chmod 644 "$WWW/t.php"
+SOCK=$T/spawn-php.sock
+localize() {
+	sed -e "s|/usr/local/bin/spawn|$SPAWN|g" -e "s|/run/spawn-php.sock|$SOCK|g" \
+	    -e "s|/run/spawn-php.pid|$T/spawn-php.pid|g" -e "s|/var/www/html|$WWW|g" \
+	    -e "s|8080|$PORT|g" -e "s|9000|$PORT|g" "$TOP/examples/$1" >"$T/$1"
+	chmod +x "$T/$1"
+}
+php_ok() { "$CLIENT" -t 3000 "$1" SCRIPT_FILENAME="$WWW/t.php" REQUEST_METHOD=GET 2>/dev/null | grep -q 'php says 42'; }
+child_pids() { children_of "$1" | sort -n | tr '\n' ' '; }
+
+if ! have php-cgi || [ ! -x /usr/bin/php-cgi ] || ! is_root; then
+	skip "examples: running them needs root and /usr/bin/php-cgi"
+	exit 0
+fi
+
+# runit: runsv would exec ./run; so do we.
+localize runit-run
+sh "$T/runit-run" >"$T/runit.log" 2>&1 &
+rp=$!
+track "$rp"
+wait_until 10 php_ok "$SOCK"
+check "runit-run: php-cgi answers through the socket" php_ok "$SOCK"
+before=$(child_pids "$rp")
+expect_eq "runit-run: four children" 4 "$(echo $before | wc -w)"
+kill -HUP "$rp"   # sv hup spawn-php
+reloaded() { _now=$(child_pids "$rp"); [ "$(echo $_now | wc -w)" = 4 ] && for _p in $before; do case " $_now " in *" $_p "*) return 1 ;; esac; done; }
+wait_until 15 reloaded
+check "runit-run: sv hup replaced all four children" reloaded
+check "runit-run: still answers after the reload" php_ok "$SOCK"
+kill "$rp"          # sv down
+wait_until 15 dead "$rp"
+check "runit-run: sv down stops spawn" dead "$rp"
+wait "$rp"
+expect_eq "runit-run: spawn exits 0 when stopped" 0 "$?"
+check "runit-run: socket removed" sock_gone "$SOCK"
+
+# sysvinit: start, serve, stop.
+localize sysvinit-spawn-php
+sh "$T/sysvinit-spawn-php" start >"$T/sysv.out" 2>&1
+expect_eq "sysvinit: start exits 0" 0 "$?"
+check "sysvinit: php-cgi answers" php_ok "$SOCK"
+master=$(cat "$T/spawn-php.pid")
+track "$master"
+expect_eq "sysvinit: php-cgi master has 4 workers (-C 4)" 4 "$(child_pids "$master" | wc -w)"
+sh "$T/sysvinit-spawn-php" stop
+wait_until 10 dead "$master"
+check "sysvinit: stop ends php-cgi" dead "$master"
+check "sysvinit: stop removes the pid file" test ! -e "$T/spawn-php.pid"
+rm -f "$SOCK"
+
+# OpenRC: openrc-run is not here; run what it would run: the command in
+# the background with its pid file, and the script's own reload().
+localize openrc-spawn-php
+(
+	ebegin() { :; }
+	eend() { return "$1"; }
+	RC_SVCNAME=spawn-php
+	. "$T/openrc-spawn-php"
+	# shellcheck disable=SC2086
+	$command $command_args >"$T/openrc.log" 2>&1 &
+	echo $! >"$pidfile"
+	track $!
+	wait_until 10 php_ok "$SOCK" || exit 1
+	# OpenRC's start-stop-daemon sends --signal on its own; Debian's
+	# needs --stop with it. Play OpenRC's part.
+	start_stop_daemon_openrc() {
+		while [ $# -gt 0 ]; do
+			case $1 in
+			--signal) _sig=$2; shift ;;
+			--pidfile) _pf=$2; shift ;;
+			esac
+			shift
+		done
+		kill -s "$_sig" "$(cat "$_pf")"
+	}
+	alias start-stop-daemon=start_stop_daemon_openrc 2>/dev/null
+	eval "reload() { $(sed -n '/^reload() {/,/^}/p' "$T/openrc-spawn-php" | sed '1d;$d' | sed 's/start-stop-daemon/start_stop_daemon_openrc/')
+}"
+	before=$(child_pids "$(cat "$pidfile")")
+	reload || exit 2
+	rp=$(cat "$pidfile")
+	wait_until 15 reloaded || exit 2
+	kill "$rp"
+	wait_until 15 dead "$rp" || exit 4
+	exit 0
+)
+rc=$?
+case $rc in
+0) ok "openrc: command_args serve php and reload() replaces the children" ;;
+*) not_ok "openrc: command_args and reload() (step $rc failed)" ;;
+esac
+rm -f "$SOCK"
+
+# systemd: units verify, and run the way systemd would run them.
+for u in spawn-php.socket spawn-php.service spawn-notify.service; do localize "$u"; done
+if have systemd-analyze; then
+	out=$(cd "$T" && SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no spawn-php.socket spawn-php.service spawn-notify.service 2>&1)
+	expect_eq "systemd-analyze verify: units are clean" "" "$(printf '%s\n' "$out" | grep -v -e 'Failed to create .*control group' -e 'Cannot determine cgroup' -e 'No such file or directory.*cgroup' )"
+else
+	skip "systemd units: verify (systemd-analyze not installed)"
+fi
+if have python3; then
+	notify_listener() {
+		python3 - "$1" "$2" <<'PY' &
+import socket, sys, time
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+s.settimeout(0.2)
+end = time.time() + 60
+with open(out, "a") as f:
+    while time.time() < end:
+        try:
+            data = s.recv(4096)
+        except socket.timeout:
+            continue
+        f.write(data.decode().replace("\n", " ").strip() + "\n")
+        f.flush()
+PY
+		track $!
+		wait_until 5 test -S "$1"
+	}
+	has_line() { grep -q "$2" "$1" 2>/dev/null; }
+	exec_start() { sed -n 's/^ExecStart=//p' "$T/$1"; }
+
+	# Type=notify service.
+	notify_listener "$T/notify.sock" "$T/notify.log"
+	NOTIFY_SOCKET=$T/notify.sock $(exec_start spawn-notify.service) >"$T/svc.log" 2>&1 &
+	sp=$!
+	track "$sp"
+	wait_until 10 has_line "$T/notify.log" READY=1
+	check "spawn-notify.service: READY=1 after the children are verified" has_line "$T/notify.log" READY=1
+	check "spawn-notify.service: php answers" php_ok "$SOCK"
+	kill -HUP "$sp"     # ExecReload
+	wait_until 15 has_line "$T/notify.log" RELOADING=1
+	check "spawn-notify.service: ExecReload sends RELOADING=1" has_line "$T/notify.log" RELOADING=1
+	wait_until 15 test "$(grep -c READY=1 "$T/notify.log")" -ge 2
+	check "spawn-notify.service: READY=1 again after the reload" test "$(grep -c READY=1 "$T/notify.log")" -ge 2
+	kill "$sp"
+	wait_until 15 dead "$sp"
+	check "spawn-notify.service: STOPPING=1 on stop" has_line "$T/notify.log" STOPPING=1
+	rm -f "$SOCK"
+
+	# Socket unit + service: systemd-socket-activate plays systemd's part.
+	if have systemd-socket-activate; then
+		listen=$(sed -n 's/^ListenStream=//p' "$T/spawn-php.socket")
+		name=$(sed -n 's/^FileDescriptorName=//p' "$T/spawn-php.socket")
+		notify_listener "$T/notify2.sock" "$T/notify2.log"
+		NOTIFY_SOCKET=$T/notify2.sock systemd-socket-activate -l "$listen" --fdname="$name" \
+			-E NOTIFY_SOCKET $(exec_start spawn-php.service) >"$T/act.log" 2>&1 &
+		ap=$!
+		track "$ap"
+		wait_until 5 test -S "$listen"
+		check "spawn-php.socket: systemd binds the socket" test -S "$listen"
+		# systemd-socket-activate starts the service on the first
+		# connection, as systemd does for Accept=no.
+		check "spawn-php.service: the first request starts it and is answered" php_ok "$listen"
+		wait_until 15 has_line "$T/notify2.log" READY=1
+		check "spawn-php.service: READY=1 with the activated socket" has_line "$T/notify2.log" READY=1
+		check "spawn-php.service: php answers on the activated socket" php_ok "$listen"
+		kill "$ap"
+		wait_until 15 dead "$ap"
+		check "spawn-php.service: stops on TERM" dead "$ap"
+		check "spawn-php.service: the activated socket is never unlinked" test -S "$listen"
+		rm -f "$listen"
+	else
+		skip "spawn-php.socket: systemd-socket-activate not installed"
+	fi
+else
+	skip "systemd examples: python3 not installed (notify listener)"
+fi
+
+# Docker: the ENTRYPOINT as PID 1 of a new PID namespace, and its HEALTHCHECK.
+localize Dockerfile
+json_cmd() { python3 -c 'import json,sys; print("\n".join(json.loads(sys.argv[1])))' "$1"; }
+if have python3 && have unshare && unshare --pid --fork --mount-proc true 2>/dev/null; then
+	entry=$(sed -n 's/^ENTRYPOINT //p' "$T/Dockerfile")
+	health=$(sed -n 's/^HEALTHCHECK .* CMD //p' "$T/Dockerfile")
+	json_cmd "$entry" >"$T/entry.args"
+	json_cmd "$health" >"$T/health.args"
+	cat >"$T/pid1.sh" <<EOS
+#!/bin/sh
+# Inside the namespace: exec the ENTRYPOINT as PID 1, as docker run would.
+set -f
+IFS='
+'
+exec \$(cat "$T/entry.args")
+EOS
+	unshare --pid --fork --mount-proc sh "$T/pid1.sh" >"$T/docker.log" 2>&1 &
+	up=$!
+	track "$up"
+	hc() { IFS='
+'; set -f; $(cat "$T/health.args") >/dev/null 2>&1; _rc=$?; set +f; unset IFS; return $_rc; }
+	wait_until 10 hc
+	check "Dockerfile: HEALTHCHECK (spawn --probe) passes" hc
+	pid1=$(for p in $(children_of "$up"); do echo "$p"; done | head -n 1)
+	expect_eq "Dockerfile: spawn is PID 1 of the namespace" 1 "$(sed -n 's/^NSpid:.*[[:space:]]//p' /proc/$pid1/status)"
+	kill "$pid1"        # docker stop
+	wait_until 15 dead "$up"
+	check "Dockerfile: docker stop ends it" dead "$up"
+	wait "$up"
+	expect_eq "Dockerfile: exit status 0 after docker stop" 0 "$?"
+	check "Dockerfile: HEALTHCHECK fails once it is gone" test "$(hc; echo $?)" = 1
+else
+	skip "Dockerfile: needs python3 and unshare --pid"
+fi
+
+# nginx and lighttpd, with spawn's php-cgi behind them.
+"$SPAWN" -s "$SOCK" -F 2 -C 0 -u www-data -P "$T/php.pids" -- /usr/bin/php-cgi >/dev/null 2>&1
+track $(cat "$T/php.pids")
+http_ok() { curl -s -m 3 "http://127.0.0.1:$PORT/t.php" | grep -q 'php says 42'; }
+if have nginx && have curl; then
+	localize nginx.conf
+	nginx -t -c "$T/nginx.conf" -g "pid $T/nginx.pid; error_log $T/nginx.err;" >"$T/nginx-t.log" 2>&1
+	expect_eq "nginx.conf: nginx -t accepts it" 0 "$?"
+	nginx -c "$T/nginx.conf" -g "daemon off; pid $T/nginx.pid; error_log $T/nginx.err;" >/dev/null 2>&1 &
+	np=$!
+	track "$np"
+	wait_until 10 http_ok
+	check "nginx.conf: an HTTP request is answered by php-cgi through spawn's socket" http_ok
+	stop "$np"
+else
+	skip "nginx.conf: nginx or curl not installed"
+fi
+if have lighttpd && have curl; then
+	localize lighttpd.conf
+	lighttpd -tt -f "$T/lighttpd.conf" >"$T/lighttpd-t.log" 2>&1
+	expect_eq "lighttpd.conf: lighttpd -tt accepts it" 0 "$?"
+	lighttpd -D -f "$T/lighttpd.conf" >/dev/null 2>&1 &
+	lp=$!
+	track "$lp"
+	wait_until 10 http_ok
+	check "lighttpd.conf: an HTTP request is answered by php-cgi through spawn's socket" http_ok
+	stop "$lp"
+else
+	skip "lighttpd.conf: lighttpd or curl not installed"
+fi
+stop $(cat "$T/php.pids")
