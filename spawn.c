@@ -812,6 +812,8 @@ struct run {
 	int pid_written;
 
 	int out_fd;              /* for fds 1 and 2 of the children, or -1 */
+	int out_dirfd;           /* --output file we created, until a fork */
+	const char *out_base;
 	const char *path;        /* the program, resolved */
 	char **argv;
 	char **envp;
@@ -840,6 +842,10 @@ cleanup(struct run *r)
 	    S_ISSOCK(st.st_mode) && st.st_dev == r->sock_dev &&
 	    st.st_ino == r->sock_ino)
 		unlinkat(r->sock_dirfd, r->sock_base, 0);
+	/* An --output file nobody ever wrote to is ours to take back. */
+	if (r->out_dirfd >= 0)
+		unlinkat(r->out_dirfd, r->out_base, 0);
+	r->out_dirfd = -1;
 	if (r->pid_dirfd >= 0) {
 		if (r->pid_tmp[0] != '\0')
 			unlinkat(r->pid_dirfd, r->pid_tmp, 0);
@@ -1320,6 +1326,7 @@ static void
 open_output(struct run *r)
 {
 	const char *path = r->o->output;
+	char dir[PATH_MAX];
 	int fd, created = 1;
 
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC |
@@ -1341,6 +1348,8 @@ open_output(struct run *r)
 		die(r, SPAWN_EXIT_FAIL);
 	}
 	r->out_fd = fd;
+	if (created && split_path(path, dir, sizeof(dir), &r->out_base) == 0)
+		r->out_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 /*
@@ -1672,6 +1681,11 @@ fork_batch(struct run *r, const int *which, int n, pid_t *out)
 		say("pipe: %s", strerror(errno));
 		return n;
 	}
+	/* From now on the output file may hold what a child said. */
+	if (r->out_dirfd >= 0) {
+		close(r->out_dirfd);
+		r->out_dirfd = -1;
+	}
 	for (i = 0; i < n; i++) {
 		pid = fork();
 		if (pid == 0) {
@@ -1754,8 +1768,10 @@ report_exit(pid_t pid, int status, const char *when)
  * child that dies in the window fails the start. Returns how many died,
  * or -signal when spawn itself was told to stop meanwhile.
  */
+static void signal_all(struct run *r, int sig);
+
 static int
-verify_batch(struct run *r, long long deadline)
+verify_batch(struct run *r, long long deadline, int *hup)
 {
 	siginfo_t si;
 	int status, i, died = 0, sig;
@@ -1778,6 +1794,12 @@ verify_batch(struct run *r, long long deadline)
 		sig = wait_signal(r, deadline, &si);
 		if (sig == SIGTERM || sig == SIGINT)
 			return -sig;
+		/* A reload asked for now runs once the start is done. */
+		if (sig == SIGHUP && r->o->respawn)
+			*hup = 1;
+		else if (sig == SIGHUP || sig == SIGQUIT || sig == SIGUSR1 ||
+		    sig == SIGUSR2)
+			signal_all(r, sig);
 	}
 }
 
@@ -2183,6 +2205,9 @@ child_exited(struct run *r, struct sup *s, pid_t pid, int status)
 			describe_status(how, sizeof(how), status);
 			say("reload: new child %ld %s before %ld ms; the running "
 			    "children stay", (long)pid, how, r->o->min_uptime);
+			/* The slot's old child died meanwhile: refill it. */
+			if (sl->pid == 0 && sl->restart_at == 0)
+				failed_start(r, s, i);
 			s->reload_slot = r->nslots;
 			reload_next(r, s);
 			return;
@@ -2328,6 +2353,10 @@ exec_in_place(struct run *r)
 
 	if (write_pid_file(r, &self, 1) < 0)
 		die(r, SPAWN_EXIT_FAIL);
+	if (r->out_dirfd >= 0) {
+		close(r->out_dirfd);
+		r->out_dirfd = -1;
+	}
 	memset(&ce, 0, sizeof(ce));
 	prepare_and_exec(r, &ce);
 	describe_stage(r, why, sizeof(why), &ce);
@@ -2341,7 +2370,7 @@ start(struct run *r)
 {
 	struct sup s;
 	pid_t *pids, self = getpid();
-	int *which, i, n = r->o->children, failed;
+	int *which, i, n = r->o->children, failed, hup = 0;
 	char values[1024];
 	const char *why;
 
@@ -2364,7 +2393,7 @@ start(struct run *r)
 		r->slots[i].started = now_ms();
 	}
 	if (!failed)
-		failed = verify_batch(r, now_ms() + r->o->min_uptime);
+		failed = verify_batch(r, now_ms() + r->o->min_uptime, &hup);
 	if (failed < 0)
 		say("start: stopped by SIG%s", spawn_signal_name(-failed));
 	if (!failed && r->check_fd >= 0) {
@@ -2395,6 +2424,8 @@ start(struct run *r)
 	free(which);
 	if (!r->o->wait)
 		return SPAWN_EXIT_OK;
+	if (hup)
+		begin_reload(r, &s);
 	i = supervise(r, &s);
 	cleanup(r);
 	return i;
@@ -2529,6 +2560,7 @@ main(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
 	r.sock = r.sock_dirfd = r.pid_dirfd = r.out_fd = r.check_fd = -1;
+	r.out_dirfd = -1;
 	r.notify_fd = -1;
 	r.backlog_given = o.backlog >= 0;
 	r.is_root = geteuid() == 0;

@@ -89,6 +89,19 @@ wait_until() {
 	return 1
 }
 
+# wait_for SECONDS 'SHELL CODE': like wait_until, but the code is evaluated
+# afresh on every poll, so "$(...)" in it is re-run each time.
+wait_for() {
+	_limit=$(( $1 * 50 ))
+	_i=0
+	while [ $_i -lt $_limit ]; do
+		eval "$2" && return 0
+		sleep 0.02
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
 all_dead() { for _p in "$@"; do alive "$_p" && return 1; done; return 0; }
 
 # stop PID...: SIGTERM, then SIGKILL after 5 s; waits until all are dead.

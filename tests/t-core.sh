@@ -12,7 +12,7 @@ start() {
 	for _p in $(printf '%s\n' "$OUT" | sed -n 's/.*PID: //p'); do track "$_p"; done
 }
 # one_report DIR: the pid of the single probe that reported in DIR.
-first_report() { wait_until 5 test -n "$(report_pids "$1")"; report_pids "$1" | head -n 1; }
+first_report() { _frd=$1; wait_for 5 'test -n "$(report_pids "$_frd")"'; report_pids "$1" | head -n 1; }
 nothing_running() {
 	for _f in "$1"/*.report; do
 		[ -e "$_f" ] || continue
@@ -27,7 +27,7 @@ start -s "$S" -F 3 -P "$T/pids" -- "$PROBE" --report "$R"
 expect_eq "unix: exit 0" 0 "$RC"
 expect_eq "unix: one line per child on stdout" 3 "$(printf '%s\n' "$OUT" | grep -c '^spawn: child spawned successfully: PID: [0-9][0-9]*$')"
 expect_eq "unix: pid file holds the printed pids" "$(printf '%s\n' "$OUT" | sed -n 's/.*PID: //p' | sort)" "$(sort "$T/pids")"
-wait_until 5 test "$(count_reports "$R")" -eq 3
+wait_for 5 'test "$(count_reports "$R")" -eq 3'
 expect_eq "unix: three probes reported" 3 "$(count_reports "$R")"
 for p in $(report_pids "$R"); do
 	expect_eq "child $p: fd 0 is listening" 1 "$(rget "$R" "$p" fd0_listening)"
@@ -56,7 +56,7 @@ exec 5</etc/passwd 7>"$T/leak" 9<>"$T/leak2"
 start -s "$S" -F 2 -- "$PROBE" --report "$R"
 exec 5<&- 7>&- 9<&-
 expect_eq "leak: exit 0" 0 "$RC"
-wait_until 5 test "$(count_reports "$R")" -eq 2
+wait_for 5 'test "$(count_reports "$R")" -eq 2'
 for p in $(report_pids "$R"); do
 	expect_eq "leak: child $p has exactly 0 1 2 with fds 5 7 9 open in the caller" 0,1,2 "$(rget "$R" "$p" fds)"
 	check "leak: /proc/$p/fd agrees" test "$(ls /proc/$p/fd | sort -n | tr '\n' ,)" = 0,1,2,
@@ -177,7 +177,8 @@ check "dying children: socket file removed" sock_gone "$S"
 check "dying children: no pid file" test ! -e "$T/fail.pid"
 expect_eq "dying children: no temporary pid file" "" "$(ls -a "$T" | grep '\.tmp$')"
 rm -f "$R"/*
-start -s "$S" -F 3 -- /bin/false
+# They ignore TERM from the start, so none is stopped before it fails.
+start -s "$S" -F 3 --min-uptime 3000 -f "sh -c 'trap \"\" TERM; sleep 0.3; exit 1'"
 expect_eq "three children fail: one line for each" 3 "$(printf '%s\n' "$ERR" | grep -c '^spawn: child [0-9]* exited with status 1 during start-up$')"
 
 # One child of three fails: the two others must be stopped.

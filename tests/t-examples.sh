@@ -184,7 +184,7 @@ PY
 	kill -HUP "$sp"     # ExecReload
 	wait_until 15 has_line "$T/notify.log" RELOADING=1
 	check "spawn-notify.service: ExecReload sends RELOADING=1" has_line "$T/notify.log" RELOADING=1
-	wait_until 15 test "$(grep -c READY=1 "$T/notify.log")" -ge 2
+	wait_for 15 'test "$(grep -c READY=1 "$T/notify.log")" -ge 2'
 	check "spawn-notify.service: READY=1 again after the reload" test "$(grep -c READY=1 "$T/notify.log")" -ge 2
 	kill "$sp"
 	wait_until 15 dead "$sp"

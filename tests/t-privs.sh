@@ -12,7 +12,7 @@ if ! is_root; then
 	exit 0
 fi
 
-first_report() { wait_until 5 test -n "$(report_pids "$1")"; report_pids "$1" | head -n 1; }
+first_report() { _frd=$1; wait_for 5 'test -n "$(report_pids "$_frd")"'; report_pids "$1" | head -n 1; }
 status_field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | tr -s ' \t' ' ' | sed 's/ $//'; }
 
 # --- -u: uid, gid and groups of the child, from /proc and from the probe.
@@ -91,7 +91,7 @@ done
 mkdir -p "$C/r"
 chmod 777 "$C/r"
 run_spawn -c "$C" -s /tmp/in.sock -d /srv/app -u nobody -P "$T/chroot.pid" -- /bin/probe --report /r --sleep
-p=$(wait_until 5 test -n "$(report_pids "$C/r")"; report_pids "$C/r" | head -n 1)
+p=$(wait_for 5 'test -n "$(report_pids "$C/r")"'; report_pids "$C/r" | head -n 1)
 expect_eq "-c: exit 0" 0 "$RC"
 expect_eq "-c: the child's root is the chroot" "$C" "$(readlink /proc/$p/root)"
 expect_eq "-c -d: cwd inside the chroot" "$C/srv/app" "$(readlink /proc/$p/cwd)"
@@ -103,7 +103,7 @@ expect_eq "-c -u nobody: uid" "65534 65534 65534 65534" "$(status_field "$p" Uid
 stop "$p"; rm -f "$C/r"/* "$C/tmp/in.sock"
 
 run_spawn -c "$C" -S -s "$S" -- /bin/probe --report /r --sleep
-p=$(wait_until 5 test -n "$(report_pids "$C/r")"; report_pids "$C/r" | head -n 1)
+p=$(wait_for 5 'test -n "$(report_pids "$C/r")"'; report_pids "$C/r" | head -n 1)
 expect_eq "-c -S: exit 0" 0 "$RC"
 check "-c -S: socket bound outside the chroot" test -S "$S"
 expect_eq "-c -S: child's fd 0 is the outside path" "$S" "$(rget "$C/r" "$p" fd0_addr)"

@@ -180,7 +180,7 @@ for round in 1 2 3; do
 	kill -KILL "$victim"
 	wait_until 5 n_reports_is "$R" $((n + 1))
 	new=$(sorted_reports "$R" | grep -vxF "$seen")
-	wait_until 5 test "$(kids "$SP" | wc -l)" -eq 2
+	wait_for 5 'test "$(kids "$SP" | wc -l)" -eq 2'
 	check "-r round $round: the killed child $victim is dead" dead "$victim"
 	check "-r round $round: a new child $new replaced it" alive "$new"
 	expect_eq "-r round $round: the new child's parent is spawn" "$SP" "$(ppid_of "$new")"
@@ -348,7 +348,7 @@ up ss 2
 pids=$(sorted_reports "$R")
 p=$(echo $pids | cut -d' ' -f1)
 kill -STOP "$p"
-wait_until 5 test "$(proc_state "$p")" = T
+wait_for 5 'test "$(proc_state "$p")" = T'
 kill -TERM "$SP"
 finish 5
 expect_eq "stop: a SIGSTOPped child is stopped too: exit 0 (within 5 s)" 0 "$RC"
@@ -457,7 +457,7 @@ up rk 1
 old=$(sorted_reports "$R")
 : >"$T/badreload"
 kill -HUP "$SP"
-wait_until 5 test "$(kids "$SP" | wc -l)" -eq 2
+wait_for 5 'test "$(kids "$SP" | wc -l)" -eq 2'
 kill -KILL "$old"
 rm -f "$T/badreload"
 wait_until 5 grep -q 'reload: new child' "$T/rk.err"
@@ -697,7 +697,7 @@ EOF
 	expect_match "notify: READY carries a STATUS" "^READY=1 STATUS=.+" "$(head -n 1 "$NF")"
 	old=$(sorted_reports "$R")
 	kill -HUP "$SP"
-	wait_until 10 test "$(grep -c '^READY=1' "$NF")" -eq 2
+	wait_for 10 'test "$(grep -c "^READY=1" "$NF")" -eq 2'
 	expect_eq "notify: SIGHUP: RELOADING=1 then READY=1" "READY=1 RELOADING=1 READY=1" "$(firsts "$NF")"
 	check "notify: the second READY=1 came after the old children were gone" all_dead $old
 	kill -TERM "$SP"
