@@ -2534,9 +2534,11 @@ open_devnull(struct run *r)
 int
 main(int argc, char **argv)
 {
-	struct spawn_opts o;
-	struct run r;
-	char err[512], **envbuf;
+	/* Static, so that what hangs off them stays reachable to the end. */
+	static struct spawn_opts o;
+	static struct run r;
+	static char **envbuf;
+	char err[512];
 	const char *why;
 
 	if ((envbuf = calloc((size_t)argc + 1, sizeof(char *))) == NULL)
