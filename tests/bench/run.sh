@@ -255,7 +255,7 @@ part2() {
 	eval "rs=\$rss_$p_spawn rf=\$rss_$p_floor" \
 	    "as=\$anon_$p_spawn af=\$anon_$p_floor" \
 	    "ws=\$((c1_$p_spawn - c0_$p_spawn)) wf=\$((c1_$p_floor - c0_$p_floor))"
-	info "footprint: spawn/floor VmRSS = $(ratio "$rs" "$rf") ($rs kB vs $rf kB)"
+	target "footprint: spawn/floor VmRSS = $(ratio "$rs" "$rf") ($rs kB vs $rf kB)" "$(ratio "$rs" "$rf")" "<=" 1.5
 	info "footprint: spawn/floor RssAnon = $(ratio "$as" "$af") ($as kB vs $af kB)"
 	if [ -n "$p_mw" ]; then
 		eval "rw=\$rss_$p_mw wm=\$((c1_$p_mw - c0_$p_mw))"
@@ -300,7 +300,7 @@ part3() {
 	lm=$(median "$tmpdir/lat-mw")
 	printf '   %-22s %10s\n' "spawn -r" "$ls_" floor-super "$lf"
 	[ -n "$classic" ] && printf '   %-22s %10s\n' "spawn-fcgi+multiwatch" "$lm"
-	info "respawn: spawn/floor latency = $(ratio "$ls_" "$lf") ($ls_ us vs $lf us)"
+	target "respawn: spawn/floor latency = $(ratio "$ls_" "$lf") ($ls_ us vs $lf us)" "$(ratio "$ls_" "$lf")" "<=" 1.5
 	[ -n "$classic" ] &&
 	    info "respawn: spawn/multiwatch latency = $(ratio "$ls_" "$lm") ($ls_ us vs $lm us)"
 	echo
@@ -314,6 +314,8 @@ load() {
 	lname=$1
 	p=$2
 	shift 2
+	pidfile=
+	case $p in @*) pidfile=${p#@}; p=$(cat "$pidfile") ;; esac
 	"$bt" waitn "$p" 4 5000 || broken "$lname never had 4 children"
 	"$bt" children "$p" | sort >"$tmpdir/before-$lname"
 	clients=
@@ -336,9 +338,11 @@ load() {
 		rc=$?
 		[ "$rc" -le 1 ] || broken "fcgiclient against $lname exited $rc"
 	done
+	[ -n "$pidfile" ] && p=$(cat "$pidfile")
 	"$bt" waitn "$p" 4 5000 ||
 	    broken "$lname does not have 4 children after the reloads"
 	"$bt" children "$p" | sort >"$tmpdir/after-$lname"
+	[ -n "$pidfile" ] && : >"$tmpdir/before-$lname"
 	kept=$(comm -12 "$tmpdir/before-$lname" "$tmpdir/after-$lname" | wc -l)
 	set -- $(cat "$tmpdir"/client-$lname-* | sed -n \
 	    's/^requests=\([0-9]*\) ok=[0-9]* failed=\([0-9]*\)$/\1 \2/p' |
@@ -353,6 +357,19 @@ load() {
 	took=$(median "$tmpdir/reload-$lname")
 	eval "req_$lname=\$1 fail_$lname=\$2 kept_$lname=\$kept" \
 	    "done_$lname=\$done took_$lname=\$took"
+}
+
+# mw_restart: how spawn-fcgi+multiwatch picks up new code, having no
+# reload: the operator stops the pair and starts it again. Prints the ms
+# from the stop to 4 children running again.
+mw_restart() {
+	t0=$(date +%s%N)
+	bg_stop "$(cat "$tmpdir/mw.pid")"
+	bg_start load-mwr "$sfcgi" -s "$sock" -n -- "$mwatch" -f 4 -r 1000 \
+	    -t 100 -s TERM -- "$PROBE" --serve --delay 5
+	echo "$pid" >"$tmpdir/mw.pid"
+	"$bt" waitn "$pid" 4 5000 || return 1
+	echo $(( ($(date +%s%N) - t0) / 1000000 ))
 }
 
 # 4. Requests lost across reloads. 4 clients keep 6 s of requests going at
@@ -380,8 +397,15 @@ part4() {
 			    -t 100 -s TERM -- "$PROBE" --serve --delay 5
 			load mw "$pid" "$bt" rolling "$pid" 4 15 5000
 			bg_stop "$pid"
+			rm -f "$sock"
+			bg_start load-mwr "$sfcgi" -s "$sock" -n -- "$mwatch" -f 4 \
+			    -r 1000 -t 100 -s TERM -- "$PROBE" --serve --delay 5
+			echo "$pid" >"$tmpdir/mw.pid"
+			load mwr "@$tmpdir/mw.pid" mw_restart
+			bg_stop "$(cat "$tmpdir/mw.pid")"
 		else
 			req_mw=- fail_mw=- kept_mw=- done_mw=- took_mw=-
+			req_mwr=- fail_mwr=-
 		fi
 		f='   %-32s %9s %7s %9s %11s\n'
 		printf "$f" setup requests failed reloads "reload ms"
@@ -391,17 +415,22 @@ part4() {
 		if [ -n "$classic" ]; then
 			printf "$f" "spawn-fcgi+multiwatch, 3 x TERM" "$req_mw" \
 			    "$fail_mw" "$done_mw/3" "$took_mw"
+			printf "$f" "spawn-fcgi+multiwatch, 3 x restart" "$req_mwr" \
+			    "$fail_mwr" "$done_mwr/3" "$took_mwr"
 		else
 			echo "   spawn-fcgi+multiwatch: skipped (not installed)"
 		fi
 		echo "   (a reload is done when all 4 children are new ones;"
-		echo "   multiwatch's is SIGTERM to each child in turn, waiting for its restart)"
+		echo "   multiwatch has no reload: either SIGTERM to each child in turn, waiting"
+		echo "   for its restart (only the same code comes back), or a restart of the"
+		echo "   spawn-fcgi+multiwatch pair, which is how new code gets in; its"
+		echo "   failures count every refused attempt, as the clients retry at once)"
 		[ -s "$tmpdir/reasons" ] && echo "   first failures:" && cat "$tmpdir/reasons"
 		[ "$kept_base" = 4 ] ||
 		    echo "   note: only $kept_base of 4 children survived the load without reloads"
 		[ "$done_spawn" = 3 ] ||
 		    echo "reload: spawn replaced its children in $done_spawn of 3 SIGHUPs MISSED" >>"$summary"
-		target "reload: spawn failed requests = $fail_spawn of $req_spawn, multiwatch $fail_mw of $req_mw" "$fail_spawn" "==" 0
+		target "reload: spawn failed requests = $fail_spawn of $req_spawn, multiwatch $fail_mw of $req_mw (rolling TERM), $fail_mwr of $req_mwr (restart)" "$fail_spawn" "==" 0
 	fi
 	echo
 }
