@@ -53,6 +53,12 @@ spawn_parse_number(const char *s, long long lo, long long hi, long long *out)
 		p++;
 	if (!isdigit((unsigned char)*p))
 		return "not a number";
+	if (*s == '-' && lo >= 0) {
+		for (; *p; p++)
+			if (!isdigit((unsigned char)*p))
+				return "not a number";
+		return "too small";
+	}
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (*end != '\0')
@@ -809,6 +815,7 @@ struct run {
 	int pid_dirfd;           /* directory of the pid file */
 	const char *pid_base;
 	char pid_tmp[NAME_MAX + 1];
+	int pid_fd;              /* the temporary file, open */
 	int pid_written;
 
 	int out_fd;              /* for fds 1 and 2 of the children, or -1 */
@@ -938,7 +945,7 @@ static void
 check_socket_path(struct run *r, const char *path,
     const struct sockaddr_un *sun, socklen_t len)
 {
-	struct stat st;
+	struct stat st, again;
 	int fd, rc, e;
 
 	if (lstat(path, &st) < 0) {
@@ -967,6 +974,12 @@ check_socket_path(struct run *r, const char *path,
 		say("socket %s: %s", path, strerror(e));
 		die(r, SPAWN_EXIT_FAIL);
 	}
+	/* Still the same dead socket, not one another spawn just bound? */
+	if (lstat(path, &again) == 0 && (again.st_dev != st.st_dev ||
+	    again.st_ino != st.st_ino)) {
+		say("socket %s: replaced while checking it; already in use?", path);
+		die(r, SPAWN_EXIT_FAIL);
+	}
 	if (unlink(path) < 0 && errno != ENOENT) {
 		say("remove stale socket %s: %s", path, strerror(errno));
 		die(r, SPAWN_EXIT_FAIL);
@@ -980,15 +993,23 @@ bind_unix(struct run *r)
 	struct sockaddr_un sun;
 	socklen_t len;
 	char dir[PATH_MAX];
+	const char *base;
 	struct stat st;
 	mode_t old, mode;
 	int fd;
 
+	errno = 0;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	strcpy(sun.sun_path, path);
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
 	check_socket_path(r, path, &sun, len);
+	/* The directory is held from here on; the name is resolved once. */
+	if (split_path(path, dir, sizeof(dir), &base) < 0 ||
+	    (r->sock_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		say("socket %s: %s", path, errno ? strerror(errno) : "bad path");
+		die(r, SPAWN_EXIT_FAIL);
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
 		say("socket %s: %s", path, strerror(errno));
 		die(r, SPAWN_EXIT_FAIL);
@@ -1006,17 +1027,17 @@ bind_unix(struct run *r)
 		die(r, SPAWN_EXIT_FAIL);
 	}
 	umask(old);
-	if (split_path(path, dir, sizeof(dir), &r->sock_base) < 0 ||
-	    (r->sock_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    fstatat(r->sock_dirfd, r->sock_base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		say("socket %s: %s", path, strerror(errno));
-		unlink(path);
+	if (fstatat(r->sock_dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISSOCK(st.st_mode)) {
+		say("socket %s: replaced right after bind", path);
 		die(r, SPAWN_EXIT_FAIL);
 	}
+	r->sock_base = base;
 	r->sock_dev = st.st_dev;
 	r->sock_ino = st.st_ino;
 	/* Owner before listen(), so no client connects while it is wrong. */
-	if (r->sock_chown && lchown(path, r->sock_uid, r->sock_gid) < 0) {
+	if (r->sock_chown && fchownat(r->sock_dirfd, base, r->sock_uid,
+	    r->sock_gid, AT_SYMLINK_NOFOLLOW) < 0) {
 		say("chown socket %s: %s", path, strerror(errno));
 		die(r, SPAWN_EXIT_FAIL);
 	}
@@ -1141,6 +1162,22 @@ open_socket(struct run *r)
 			say("-b does not apply to a socket passed by systemd");
 			die(r, SPAWN_EXIT_USAGE);
 		}
+		/*
+		 * A socket on fd 1 or 2 would also become the children's
+		 * stdout or stderr: move it up and put /dev/null in its place.
+		 */
+		if (fd == 1 || fd == 2) {
+			int up = fcntl(fd, F_DUPFD_CLOEXEC, 3), nul;
+
+			if (up < 0 || (nul = open("/dev/null", O_RDWR)) < 0 ||
+			    dup2(nul, fd) < 0) {
+				say("fd %d: %s", fd, strerror(errno));
+				die(r, SPAWN_EXIT_FAIL);
+			}
+			if (nul != fd)
+				close(nul);
+			fd = up;
+		}
 		r->sock = fd;
 		r->inherited = 1;
 		if (fd > 2)
@@ -1173,6 +1210,7 @@ lookup_user(const char *name, uid_t *uid, gid_t *gid, const char **pwname)
 	}
 	if (spawn_parse_number(name, 0, INT_MAX, &v) == NULL) {
 		*uid = (uid_t)v;
+		*gid = (gid_t)-1;
 		*pwname = NULL;
 		return 0;
 	}
@@ -1252,6 +1290,13 @@ resolve_ids(struct run *r)
 			else
 				n = r->ngroups;
 		}
+		for (n = 0; n < r->ngroups; n++) {
+			if (r->groups[n] == 0) {
+				say("user \"%s\": is a member of group root; will not "
+				    "run children with it", o->user);
+				die(r, SPAWN_EXIT_USAGE);
+			}
+		}
 	} else if (r->drop_gid) {
 		r->groups = malloc(sizeof(gid_t));
 		if (r->groups == NULL) {
@@ -1327,19 +1372,34 @@ open_output(struct run *r)
 {
 	const char *path = r->o->output;
 	char dir[PATH_MAX];
+	struct stat st;
 	int fd, created = 1;
 
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOCTTY, 0640);
 	if (fd < 0 && errno == EEXIST) {
 		created = 0;
+		/* Non-blocking: a FIFO planted at the name must not hang us. */
 		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY |
-		    O_NOFOLLOW);
+		    O_NOFOLLOW | O_NONBLOCK);
 	}
 	if (fd < 0) {
 		say("output %s: %s", path, strerror(errno));
 		die(r, SPAWN_EXIT_FAIL);
 	}
+	/*
+	 * An existing file must be a plain file of root's or the -u user's,
+	 * so that nobody can have the children's output sent to a file they
+	 * own and can read, or to a device.
+	 */
+	if (!created && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1 || (st.st_uid != 0 && st.st_uid != geteuid() &&
+	    !(r->drop_uid && st.st_uid == r->uid)))) {
+		say("output %s: not a regular file owned by root or the user", path);
+		close(fd);
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
 	if (created && (fchmod(fd, 0640) < 0 || (r->drop_uid &&
 	    fchown(fd, r->uid, r->drop_gid ? r->gid : (gid_t)-1) < 0))) {
 		say("output %s: %s", path, strerror(errno));
@@ -1382,7 +1442,8 @@ open_pid_file(struct run *r)
 		say("pid-file %s: %s", r->o->pid_file, strerror(errno));
 		die(r, SPAWN_EXIT_FAIL);
 	}
-	close(fd);
+	/* Written through this descriptor later, never reopened by name. */
+	r->pid_fd = fd;
 }
 
 static int
@@ -1393,10 +1454,8 @@ write_pid_file(struct run *r, const pid_t *pids, int n)
 
 	if (r->pid_dirfd < 0)
 		return 0;
-	fd = openat(r->pid_dirfd, r->pid_tmp, O_WRONLY | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (fd < 0)
-		ok = 0;
+	fd = r->pid_fd;
+	r->pid_fd = -1;
 	for (i = 0; ok && i < n; i++) {
 		len = snprintf(line, sizeof(line), "%ld\n", (long)pids[i]);
 		if (write(fd, line, len) != len)
@@ -1694,9 +1753,9 @@ fork_batch(struct run *r, const int *which, int n, pid_t *out)
 		}
 		if (pid < 0) {
 			say("fork: %s", strerror(errno));
+			failed = n - i;
 			for (; i < n; i++)
 				out[i] = 0;
-			failed = n - i;
 			break;
 		}
 		out[i] = pid;
@@ -1875,8 +1934,11 @@ fcgi_exchange(int fd, long timeout, char *out, size_t outlen)
 	int e = 0;
 
 	*out = '\0';
-	if (wait_fd(fd, POLLOUT, deadline) <= 0)
+	if ((n = wait_fd(fd, POLLOUT, deadline)) <= 0) {
+		if (n < 0)
+			return strerror(errno);
 		goto timeout;
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == 0 && e != 0)
 		return strerror(e);
 	qlen = fcgi_get_values_query(q, sizeof(q));
@@ -1888,11 +1950,14 @@ fcgi_exchange(int fd, long timeout, char *out, size_t outlen)
 	 */
 	fcgi_encode_header(q + qlen, FCGI_GET_VALUES, 0, 0, 0);
 	qlen += FCGI_HEADER_LEN;
-	if (send(fd, q, qlen, MSG_NOSIGNAL) != (ssize_t)qlen)
-		return strerror(errno);
+	if ((n = send(fd, q, qlen, MSG_NOSIGNAL)) != (ssize_t)qlen)
+		return n < 0 ? strerror(errno) : "short write";
 	while (have < need) {
-		if (wait_fd(fd, POLLIN, deadline) <= 0)
+		if ((n = wait_fd(fd, POLLIN, deadline)) <= 0) {
+			if (n < 0)
+				return strerror(errno);
 			goto timeout;
+		}
 		n = recv(fd, buf + have, need - have, 0);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -1947,8 +2012,10 @@ probe(struct spawn_opts *o)
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || (connect(fd, (struct sockaddr *)&ss, len) < 0 &&
-	    errno != EINPROGRESS && errno != EAGAIN)) {
-		say("probe %s: %s", o->probe, strerror(errno));
+	    errno != EINPROGRESS)) {
+		/* On a unix socket EAGAIN means the backlog is full. */
+		say("probe %s: %s", o->probe, errno == EAGAIN ?
+		    "listen backlog full" : strerror(errno));
 		return SPAWN_EXIT_FAIL;
 	}
 	if ((why = fcgi_exchange(fd, o->check_timeout, out, sizeof(out))) != NULL) {
@@ -2140,6 +2207,8 @@ reload_next(struct run *r, struct sup *s)
 		break;
 	}
 	s->reload_slot = -1;
+	if (s->stopping)
+		return;
 	notify(r, "READY=1\nSTATUS=%d children running\n", alive(r));
 	if (s->reload_again) {
 		s->reload_again = 0;
@@ -2522,6 +2591,19 @@ enter_chroot(struct run *r)
 	}
 }
 
+/*
+ * --check connects as soon as the socket listens, while its path still
+ * resolves (before a chroot); the connection waits in the backlog.
+ */
+static void
+check_connect(struct run *r)
+{
+	if ((r->check_fd = connect_self(r->sock)) < 0) {
+		say("check: connect to own socket: %s", strerror(errno));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+}
+
 static void
 open_devnull(struct run *r)
 {
@@ -2562,7 +2644,7 @@ main(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
 	r.sock = r.sock_dirfd = r.pid_dirfd = r.out_fd = r.check_fd = -1;
-	r.out_dirfd = -1;
+	r.out_dirfd = r.pid_fd = -1;
 	r.notify_fd = -1;
 	r.backlog_given = o.backlog >= 0;
 	r.is_root = geteuid() == 0;
@@ -2582,15 +2664,18 @@ main(int argc, char **argv)
 	if (o.pid_file)
 		open_pid_file(&r);
 	notify_open(&r);
-	if (!o.chroot_dir || o.bind_before_chroot)
+	/* Inherited sockets need no file system: take them before chroot. */
+	if (!o.chroot_dir || o.bind_before_chroot || o.fd >= 0 ||
+	    (!o.socket_path && !o.port))
 		open_socket(&r);
+	if (o.check && r.sock >= 0)
+		check_connect(&r);
 	if (o.chroot_dir)
 		enter_chroot(&r);
-	if (r.sock < 0)
+	if (r.sock < 0) {
 		open_socket(&r);
-	if (o.check && (r.check_fd = connect_self(r.sock)) < 0) {
-		say("check: connect to own socket: %s", strerror(errno));
-		die(&r, SPAWN_EXIT_FAIL);
+		if (o.check)
+			check_connect(&r);
 	}
 #ifdef __linux__
 	if (o.subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {

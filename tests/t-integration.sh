@@ -288,6 +288,19 @@ else
 	expect_eq "--fd 0: fds 0 1 2, 1 and 2 /dev/null" "0,1,2 /dev/null /dev/null" "$(rget "$R" "$p" fds) $(rget "$R" "$p" fd.1) $(rget "$R" "$p" fd.2)"
 	check "--fd 0: answers a request" "$CLIENT" -q "127.0.0.1:$PORT"
 	reset
+
+	# A socket passed on fd 1 must not become the children's stdout.
+	PORT=$((BASE + 2))
+	python3 "$T/withfd.py" tcp "$PORT" 1 "$SPAWN" --fd 1 -w -- "$PROBE" --report "$R" --sleep 2>"$T/fd1.err" &
+	w=$!
+	track "$w"
+	p=$(first_report "$R")
+	expect_eq "--fd 1 -w: the child's fd 0 is the socket" "inet 127.0.0.1:$PORT" "$(rget "$R" "$p" fd0_family) $(rget "$R" "$p" fd0_addr)"
+	expect_eq "--fd 1 -w: the child's stdout is not the socket" /dev/null "$(rget "$R" "$p" fd.1)"
+	expect_eq "--fd 1 -w: fds 0 1 2 only" 0,1,2 "$(rget "$R" "$p" fds)"
+	kill "$w"
+	wait_until 5 dead "$w"
+	reset
 fi
 
 # What is not a listening stream socket: exit 2, one line, nothing started.
@@ -642,6 +655,26 @@ run_spawn -s "$S" --output "$T" -- "$PROBE" --report "$R"
 expect_eq "--output naming a directory: exit 1" 1 "$RC"
 expect_eq "--output naming a directory: one line" "spawn: output $T: Is a directory" "$ERR"
 check "--output naming a directory: no socket left" sock_gone "$S"
+mkfifo "$T/out.fifo"
+run_spawn -s "$S" --output "$T/out.fifo" -- "$PROBE" --report "$R"
+expect_eq "--output on a FIFO: exit 1 at once, never blocks" 1 "$RC"
+# Without a reader, open(O_NONBLOCK) itself fails (ENXIO); with one, the
+# type check refuses it. Either way: one line, at once.
+expect_match "--output on a FIFO: a message naming it" "^spawn: output $T/out.fifo: " "$ERR"
+expect_eq "--output on a FIFO: one line" 1 "$(printf '%s\n' "$ERR" | wc -l)"
+check "--output on a FIFO: nothing started" test "$(count_reports "$R")" -eq 0
+if is_root; then
+	: >"$T/theirs.log"
+	chown nobody "$T/theirs.log"
+	run_spawn -s "$S" -u daemon --output "$T/theirs.log" -- "$PROBE" --report "$R"
+	expect_eq "--output owned by another user: refused, exit 1" 1 "$RC"
+	expect_eq "--output owned by another user: file left empty" 0 "$(stat -c %s "$T/theirs.log")"
+	: >"$T/mine.log"
+	ln "$T/mine.log" "$T/hardlink.log"
+	run_spawn -s "$S" --output "$T/hardlink.log" -- "$PROBE" --report "$R"
+	expect_eq "--output with a second hard link: refused, exit 1" 1 "$RC"
+	check "--output refusals: nothing started, no socket" test "$(count_reports "$R")" -eq 0 -a ! -e "$S"
+fi
 
 # ---------------------------------------------------------------------------
 # Bad input for the new options: exit 2, one exact line, nothing started,

@@ -13,6 +13,13 @@ if ! is_root; then
 fi
 
 first_report() { _frd=$1; wait_for 5 'test -n "$(report_pids "$_frd")"'; report_pids "$1" | head -n 1; }
+nothing_running() {
+	for _f in "$1"/*.report; do
+		[ -e "$_f" ] || continue
+		alive "$(basename "$_f" .report)" && return 1
+	done
+	return 0
+}
 status_field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | tr -s ' \t' ' ' | sed 's/ $//'; }
 
 # --- -u: uid, gid and groups of the child, from /proc and from the probe.
@@ -48,6 +55,10 @@ expect_eq "-g alone: gid set" "65534 65534 65534 65534" "$(status_field "$p" Gid
 stop "$p"; rm -f "$S" "$R"/*
 
 # --- Socket owner: -U and -G.
+run_spawn -s "$S" -U 54321 -- "$PROBE" --report "$R" --sleep
+p=$(first_report "$R")
+expect_eq "numeric -U without passwd entry: owner set, group left as created" "54321:0" "$(stat -c %u:%g "$S")"
+stop "$p"; rm -f "$S" "$R"/*
 run_spawn -s "$S" -U daemon -G www-data -M 0600 -- "$PROBE" --report "$R" --sleep
 p=$(first_report "$R")
 expect_eq "-U daemon -G www-data: socket owner" "daemon:www-data" "$(stat -c %U:%G "$S")"
@@ -93,7 +104,7 @@ for lib in $(ldd "$PROBE" | grep -o '/[^ ]*'); do
 done
 mkdir -p "$C/r"
 chmod 777 "$C/r"
-run_spawn -c "$C" -s /tmp/in.sock -d /srv/app -u nobody -P "$T/chroot.pid" -- /bin/probe --report /r --sleep
+run_spawn -c "$C" -s /tmp/in.sock -d /srv/app -u nobody -P "$T/chroot.pid" --check -- /bin/probe --report /r
 p=$(wait_for 5 'test -n "$(report_pids "$C/r")"'; report_pids "$C/r" | head -n 1)
 expect_eq "-c: exit 0" 0 "$RC"
 expect_eq "-c: the child's root is the chroot" "$C" "$(readlink /proc/$p/root)"
@@ -105,9 +116,9 @@ expect_eq "-c: pid file written outside the chroot" "$p" "$(cat "$T/chroot.pid")
 expect_eq "-c -u nobody: uid" "65534 65534 65534 65534" "$(status_field "$p" Uid)"
 stop "$p"; rm -f "$C/r"/* "$C/tmp/in.sock"
 
-run_spawn -c "$C" -S -s "$S" -- /bin/probe --report /r --sleep
+run_spawn -c "$C" -S -s "$S" --check -- /bin/probe --report /r
 p=$(wait_for 5 'test -n "$(report_pids "$C/r")"'; report_pids "$C/r" | head -n 1)
-expect_eq "-c -S: exit 0" 0 "$RC"
+expect_eq "-c -S --check: exit 0 (the check connects before the chroot)" 0 "$RC"
 check "-c -S: socket bound outside the chroot" test -S "$S"
 expect_eq "-c -S: child's fd 0 is the outside path" "$S" "$(rget "$C/r" "$p" fd0_addr)"
 stop "$p"; rm -f "$C/r"/* "$S"
@@ -143,6 +154,17 @@ nb_bad 'spawn: -g "daemon": only root can do this' -s "$NB/s.sock" -g daemon -- 
 nb_bad 'spawn: -c "/": only root can do this' -s "$NB/s.sock" -c / -- "$PROBE" --report "$R"
 nb_bad 'spawn: -U "daemon": only root can do this' -s "$NB/s.sock" -U daemon -- "$PROBE" --report "$R"
 nb_bad 'spawn: -G "daemon": only root can do this' -s "$NB/s.sock" -G daemon -- "$PROBE" --report "$R"
+# A fork that fails (nproc limit) fails the start; no pid 0 is printed.
+n=$(ps -u 65534 -o pid= | wc -l)
+as_nobody prlimit --nproc=$((n + 3)) "$SPAWN" -s "$NB/s.sock" -F 4 -P "$NB/pids" -- "$PROBE" --report "$R" --sleep >"$T/.out" 2>"$T/.err" </dev/null
+RC=$?
+expect_eq "fork fails (nproc): exit 1" 1 "$RC"
+expect_match "fork fails (nproc): says so" "^spawn: fork: Resource temporarily unavailable" "$(cat "$T/.err")"
+expect_eq "fork fails (nproc): nothing reported as spawned" "" "$(cat "$T/.out")"
+check "fork fails (nproc): no pid file" test ! -e "$NB/pids"
+wait_until 5 nothing_running "$R"
+check "fork fails (nproc): the children that did start were stopped" nothing_running "$R"
+rm -f "$R"/* "$NB/s.sock"
 as_nobody "$SPAWN" -s "$NB/s.sock" -u nobody -g nogroup -U nobody -- "$PROBE" --report "$R" --sleep >/dev/null 2>&1
 RC=$?
 expect_eq "as nobody: -u nobody -g nogroup -U nobody ask for what holds: exit 0" 0 "$RC"

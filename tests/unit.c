@@ -44,6 +44,8 @@ test_numbers(void)
 	ok(streq(spawn_parse_number("99999999999999999999", 1, 100, &v), "too large"),
 	    "number overflow");
 	ok(streq(spawn_parse_number("0x10", 0, 100, &v), "not a number"), "number hex rejected");
+	ok(streq(spawn_parse_number("-0", 0, 100, &v), "too small"), "number -0 rejected where no sign is allowed");
+	ok(streq(spawn_parse_number("-0x", 0, 100, &v), "not a number"), "number -0x is not a number");
 }
 
 static void
