@@ -2479,9 +2479,17 @@ start(struct run *r)
 	    r->o->wait ? 1 : n) < 0)
 		failed = 1;
 	if (failed) {
-		s.start_failed = 1;
+		s.start_failed = failed > 0;
 		begin_stop(r, &s);
-		supervise(r, &s);
+		i = supervise(r, &s);
+		/*
+		 * With -w, a stop asked for during start-up is a stop like any
+		 * other; without it, the start did not complete.
+		 */
+		if (failed < 0 && r->o->wait) {
+			cleanup(r);
+			return i;
+		}
 		die(r, SPAWN_EXIT_FAIL);
 	}
 	for (i = 0; i < n; i++)

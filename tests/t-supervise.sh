@@ -763,3 +763,29 @@ bad 'spawn: stop-timeout "86401": too large (0..86400)' -r --stop-timeout 86401 
 bad 'spawn: stop-timeout "-1": too small (0..86400)' -r --stop-timeout -1 -s "$S" -- "$PROBE" --report "$R"
 bad 'spawn: stop-timeout "1s": not a number (0..86400)' -r --stop-timeout 1s -s "$S" -- "$PROBE" --report "$R"
 bad 'spawn: option --retries needs a value' -r -s "$S" --retries
+
+# --- SIGTERM during the start-up window: without -w the start did not
+# complete (exit 1); with -w it is a stop like any other (exit 0). Either
+# way the children are stopped and the socket is removed.
+for mode in fork wait; do
+	R=$T/startstop-$mode
+	mkdir -p "$R"
+	[ $mode = wait ] && wflag=-w || wflag=
+	"$SPAWN" $wflag -s "$S" -F 2 --min-uptime 5000 -- "$PROBE" --report "$R" --sleep >"$T/ss.out" 2>"$T/ss.err" &
+	sp=$!
+	track "$sp"
+	wait_for 5 'test "$(count_reports "$R")" -eq 2'
+	kill "$sp"
+	wait_until 10 dead "$sp"
+	wait "$sp"
+	rc=$?
+	[ $mode = wait ] && want=0 || want=1
+	expect_eq "SIGTERM during start-up ($mode mode): exit $want" "$want" "$rc"
+	expect_eq "SIGTERM during start-up ($mode mode): one line" "spawn: start: stopped by SIGTERM" "$(cat "$T/ss.err")"
+	expect_eq "SIGTERM during start-up ($mode mode): nothing printed as started" "" "$(cat "$T/ss.out")"
+	for p in $(report_pids "$R"); do
+		wait_until 5 dead "$p"
+		check "SIGTERM during start-up ($mode mode): child $p stopped" dead "$p"
+	done
+	check "SIGTERM during start-up ($mode mode): socket removed" sock_gone "$S"
+done
