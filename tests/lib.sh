@@ -134,3 +134,33 @@ is_root() { [ "$(id -u)" = 0 ]; }
 
 # sock_gone PATH
 sock_gone() { [ ! -e "$1" ] && [ ! -L "$1" ]; }
+
+# Probe reports in a directory, for wait_until (which re-runs its command).
+has_report() { [ -n "$(report_pids "$1")" ]; }
+first_report() { wait_until 5 has_report "$1"; report_pids "$1" | head -n 1; }
+# nothing_running DIR: every probe that reported in DIR is dead.
+nothing_running() {
+	for _f in "$1"/*.report; do
+		[ -e "$_f" ] || continue
+		alive "$(basename "$_f" .report)" && return 1
+	done
+	return 0
+}
+# label ARGS...: a command line for a test name, without the temp paths.
+label() { printf '%s' "$*" | sed "s#$T#T#g; s#$TOP/tests/##g"; }
+
+# bad MESSAGE ARGS...: spawn ARGS is bad input: exit 2, exactly MESSAGE,
+# nothing started (no report in $R), nothing left (no socket $S, no
+# $T/never.log, the --output file the tests name for this).
+bad() {
+	_want=$1
+	shift
+	run_spawn "$@"
+	_l=$(label "$@")
+	expect_eq "bad input [$_l]: exit 2" 2 "$RC"
+	expect_eq "bad input [$_l]: message" "$_want" "$ERR"
+	check "bad input [$_l]: nothing started" test "$(count_reports "$R")" -eq 0
+	check "bad input [$_l]: no socket left" sock_gone "$S"
+	check "bad input [$_l]: no output file left" test ! -e "$T/never.log"
+	rm -f "$T/never.log"
+}

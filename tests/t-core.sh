@@ -12,14 +12,6 @@ start() {
 	for _p in $(printf '%s\n' "$OUT" | sed -n 's/.*PID: //p'); do track "$_p"; done
 }
 # one_report DIR: the pid of the single probe that reported in DIR.
-first_report() { _frd=$1; wait_for 5 'test -n "$(report_pids "$_frd")"'; report_pids "$1" | head -n 1; }
-nothing_running() {
-	for _f in "$1"/*.report; do
-		[ -e "$_f" ] || continue
-		alive "$(basename "$_f" .report)" && return 1
-	done
-	return 0
-}
 
 # --- The basic unix-socket start: three children, each verified.
 S=$T/s.sock
@@ -240,15 +232,6 @@ check "stale socket: new server answers" "$CLIENT" -q "$S"
 stop $(report_pids "$R"); rm -f "$S" "$R"/*
 
 # --- Bad input: one line naming the value, exit 2, nothing started or left.
-bad() {
-	_want=$1
-	shift
-	run_spawn "$@"
-	expect_eq "bad input [$*]: exit 2" 2 "$RC"
-	expect_eq "bad input [$*]: message" "$_want" "$ERR"
-	check "bad input [$*]: nothing started" test "$(count_reports "$R")" -eq 0
-	check "bad input [$*]: no socket left" sock_gone "$S"
-}
 bad 'spawn: children "0": too small (1..4096)' -s "$S" -F 0 -- "$PROBE" --report "$R"
 bad 'spawn: children "4097": too large (1..4096)' -s "$S" -F 4097 -- "$PROBE" --report "$R"
 bad 'spawn: children "2x": not a number (1..4096)' -s "$S" -F 2x -- "$PROBE" --report "$R"

@@ -21,19 +21,8 @@ start() {
 }
 # Predicates for wait_until: it runs its command again on every poll, so
 # what changes must be computed inside the command, not in its arguments.
-has_report() { [ -n "$(report_pids "$1")" ]; }
 reports_ge() { [ "$(count_reports "$1")" -ge "$2" ]; }
 lines_ge() { [ "$(grep -c . "$1" 2>/dev/null)" -ge "$2" ]; }
-first_report() { wait_until 5 has_report "$1"; report_pids "$1" | head -n 1; }
-nothing_running() {
-	for _f in "$1"/*.report; do
-		[ -e "$_f" ] || continue
-		alive "$(basename "$_f" .report)" && return 1
-	done
-	return 0
-}
-# label ARGS...: a command line for a test name, without the temp paths.
-label() { printf '%s' "$*" | sed "s#$T#T#g; s#$TOP/tests/##g"; }
 printed_pids() { printf '%s\n' "$OUT" | sed -n 's/.*PID: //p'; }
 # reset: stop whatever reported in $R, remove the reports and the socket.
 reset() {
@@ -679,18 +668,6 @@ fi
 # ---------------------------------------------------------------------------
 # Bad input for the new options: exit 2, one exact line, nothing started,
 # nothing left (no socket file, no output file).
-bad() {
-	_want=$1
-	shift
-	run_spawn "$@"
-	_l=$(label "$@")
-	expect_eq "bad input [$_l]: exit 2" 2 "$RC"
-	expect_eq "bad input [$_l]: message" "$_want" "$ERR"
-	check "bad input [$_l]: nothing started" test "$(count_reports "$R")" -eq 0
-	check "bad input [$_l]: no socket left" sock_gone "$S"
-	check "bad input [$_l]: no output file left" test ! -e "$T/never.log"
-	rm -f "$T/never.log"
-}
 N="--output $T/never.log"
 bad 'spawn: fd "x": not a number (0..65535)' --fd x $N -- "$PROBE" --report "$R"
 bad 'spawn: fd "-1": too small (0..65535)' --fd -1 -- "$PROBE" --report "$R"

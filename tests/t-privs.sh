@@ -12,14 +12,6 @@ if ! is_root; then
 	exit 0
 fi
 
-first_report() { _frd=$1; wait_for 5 'test -n "$(report_pids "$_frd")"'; report_pids "$1" | head -n 1; }
-nothing_running() {
-	for _f in "$1"/*.report; do
-		[ -e "$_f" ] || continue
-		alive "$(basename "$_f" .report)" && return 1
-	done
-	return 0
-}
 status_field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | tr -s ' \t' ' ' | sed 's/ $//'; }
 
 # --- -u: uid, gid and groups of the child, from /proc and from the probe.

@@ -741,15 +741,6 @@ fi
 
 # --- Usage errors: one line, exit 2, nothing started, nothing left.
 newdir "$R"
-bad() {
-	_want=$1
-	shift
-	run_spawn "$@"
-	expect_eq "bad input [$*]: exit 2" 2 "$RC"
-	expect_eq "bad input [$*]: message" "$_want" "$ERR"
-	check "bad input [$*]: nothing started" test "$(count_reports "$R")" -eq 0
-	check "bad input [$*]: no socket left" sock_gone "$S"
-}
 bad 'spawn: -n and -w/-r are exclusive' -n -w -s "$S" -- "$PROBE" --report "$R"
 bad 'spawn: -n and -w/-r are exclusive' -n -r -s "$S" -- "$PROBE" --report "$R"
 bad 'spawn: -n and --check are exclusive' -n --check -s "$S" -- "$PROBE" --report "$R"
