@@ -23,11 +23,11 @@ spawn: spawn.c spawn.h
 tests/libspawn.o: spawn.c spawn.h
 	$(CC) $(ALL_CFLAGS) -DSPAWN_NO_MAIN -c -o $@ spawn.c
 
-tests/probe: tests/probe.c tests/libspawn.o spawn.h
-	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ tests/probe.c tests/libspawn.o
+tests/probe: tests/probe.c tests/tool.c tests/tool.h tests/libspawn.o spawn.h
+	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ tests/probe.c tests/tool.c tests/libspawn.o
 
-tests/fcgiclient: tests/fcgiclient.c tests/libspawn.o spawn.h
-	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ tests/fcgiclient.c tests/libspawn.o
+tests/fcgiclient: tests/fcgiclient.c tests/tool.c tests/tool.h tests/libspawn.o spawn.h
+	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ tests/fcgiclient.c tests/tool.c tests/libspawn.o
 
 tests/unit: tests/unit.c tests/libspawn.o spawn.h
 	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ tests/unit.c tests/libspawn.o

@@ -6,6 +6,7 @@
  * test that talks to a broken server fails instead of hanging.
  */
 #include "spawn.h"
+#include "tool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,6 @@
 #include <unistd.h>
 
 #define FCGI_RESPONDER 1
-#define FCGI_MAX_CONTENT 65535
 #define REQUEST_ID 1
 #define MAX_REASONS 5
 
@@ -29,10 +29,8 @@
     "addr\n" \
     "                  [name=value ...]\n"
 
-struct buf {
-	unsigned char *p;
-	size_t len, cap;
-};
+const char *tool_name = "fcgiclient";
+const char *tool_usage = USAGE;
 
 struct client {
 	struct sockaddr_storage addr;
@@ -45,72 +43,6 @@ struct client {
 	struct buf request;     /* the bytes every request sends */
 };
 
-static void usage_error(const char *, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("fcgiclient: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\n" USAGE, stderr);
-	exit(2);
-}
-
-static void
-buf_add(struct buf *b, const void *data, size_t n)
-{
-	if (n == 0)
-		return;
-	if (n > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 256;
-		unsigned char *p;
-
-		while (cap - b->len < n)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			fputs("fcgiclient: out of memory\n", stderr);
-			exit(1);
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-}
-
-/* Appends data as records of one type, split at the 16-bit length. */
-static void
-add_records(struct buf *out, int type, int id, const void *data, size_t n)
-{
-	unsigned char h[FCGI_HEADER_LEN];
-	const unsigned char *p = data;
-	size_t chunk;
-
-	do {
-		chunk = n < FCGI_MAX_CONTENT ? n : FCGI_MAX_CONTENT;
-		fcgi_encode_header(h, type, id, (int)chunk, 0);
-		buf_add(out, h, sizeof(h));
-		if (chunk > 0) {
-			buf_add(out, p, chunk);
-			p += chunk;
-			n -= chunk;
-		}
-	} while (n > 0);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Command line and the request it describes. */
 

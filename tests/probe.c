@@ -16,6 +16,7 @@
  * know.
  */
 #include "spawn.h"
+#include "tool.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -45,7 +46,6 @@
 #define FCGI_REQUEST_COMPLETE 0
 #define FCGI_CANT_MPX_CONN 1
 #define FCGI_UNKNOWN_ROLE 3
-#define FCGI_MAX_CONTENT 65535
 
 #define MAX_PARAMS (1 << 20)   /* bytes of PARAMS kept for one request */
 #define SILENT_MAX_CONNS 16
@@ -59,6 +59,9 @@
     "             | --exit N | --exit-after MS N | --raise SIG] " \
     "[--ignore-term]\n" \
     "             [--print TEXT] [--orphan MS] [--ready FILE] [-- ARG ...]\n"
+
+const char *tool_name = "probe";
+const char *tool_usage = USAGE;
 
 enum behaviour {
 	SERVE, SILENT, GARBAGE, SLEEP, EXIT, EXIT_AFTER, RAISE
@@ -78,11 +81,6 @@ struct probe_opts {
 	const char *ready_file;
 };
 
-struct buf {
-	unsigned char *p;
-	size_t len, cap;
-};
-
 struct fdlist {
 	int *v;
 	size_t n, cap;
@@ -97,8 +95,6 @@ static volatile sig_atomic_t accepting;
 extern char **environ;
 
 static void die(const char *, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 static void putf(FILE *, const char *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
@@ -120,39 +116,6 @@ static void
 die_errno(const char *what, const char *object)
 {
 	die("%s %s: %s", what, object, strerror(errno));
-}
-
-static void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("probe: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\n" USAGE, stderr);
-	exit(2);
-}
-
-static void
-buf_add(struct buf *b, const void *data, size_t n)
-{
-	if (n == 0)
-		return;
-	if (n > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 256;
-		unsigned char *p;
-
-		while (cap - b->len < n)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL)
-			die("out of memory");
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
 }
 
 /* DIR/<prefix><pid><suffix>: the files a probe leaves for the tests. */
@@ -965,27 +928,6 @@ accept_next(void)
 	}
 }
 
-/* Appends data as records of one type, split at the 16-bit length. */
-static void
-add_records(struct buf *out, int type, int id, const void *data,
-    size_t n)
-{
-	unsigned char h[FCGI_HEADER_LEN];
-	const unsigned char *p = data;
-	size_t chunk;
-
-	do {
-		chunk = n < FCGI_MAX_CONTENT ? n : FCGI_MAX_CONTENT;
-		fcgi_encode_header(h, type, id, (int)chunk, 0);
-		buf_add(out, h, sizeof(h));
-		if (chunk > 0) {
-			buf_add(out, p, chunk);
-			p += chunk;
-			n -= chunk;
-		}
-	} while (n > 0);
-}
-
 static void
 end_request(struct buf *out, int id, int protocol_status)
 {
@@ -1227,15 +1169,6 @@ silent(void)
 				die_errno("accept", "fd 0");
 		}
 	}
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
