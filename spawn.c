@@ -2478,6 +2478,8 @@ start(struct run *r)
 	if (!failed && write_pid_file(r, r->o->wait ? &self : pids,
 	    r->o->wait ? 1 : n) < 0)
 		failed = 1;
+	free(pids);
+	free(which);
 	if (failed) {
 		s.start_failed = failed > 0;
 		begin_stop(r, &s);
@@ -2497,8 +2499,6 @@ start(struct run *r)
 		    (long)r->slots[i].pid);
 	fflush(stdout);
 	notify(r, "READY=1\nSTATUS=%d children running\n", n);
-	free(pids);
-	free(which);
 	if (!r->o->wait)
 		return SPAWN_EXIT_OK;
 	if (hup)

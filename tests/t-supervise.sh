@@ -400,6 +400,7 @@ kill -TERM "$SP"
 finish 10
 end_sampler
 expect_eq "reload: stopped afterwards: exit 0" 0 "$RC"
+[ "$RC" = 0 ] || sed 's/^/#   stderr: /' "$T/rl.err"
 check "reload: socket removed" sock_gone "$S"
 
 # A reload whose new child fails keeps the old ones; the next one works.
