@@ -12,6 +12,7 @@ bg() {
 	shift
 	"$SPAWN" "$@" >"$T/$_n.out" 2>"$T/$_n.err" </dev/null &
 	SP=$!
+	BGNAME=$_n
 	track "$SP"
 }
 # started NAME N: spawn NAME printed N "spawned successfully" lines.
@@ -37,6 +38,8 @@ finish() {
 		wait "$SP"
 		RC=timeout
 	fi
+	# A failing exit status shows what spawn said, for the log.
+	[ "$RC" = 0 ] || tail -n 5 "$T/$BGNAME.err" 2>/dev/null | sed 's/^/#   stderr: /'
 }
 # kids PID: live (non-zombie) children of PID, sorted; one pass over /proc.
 kids() {
@@ -400,7 +403,6 @@ kill -TERM "$SP"
 finish 10
 end_sampler
 expect_eq "reload: stopped afterwards: exit 0" 0 "$RC"
-[ "$RC" = 0 ] || sed 's/^/#   stderr: /' "$T/rl.err"
 check "reload: socket removed" sock_gone "$S"
 
 # A reload whose new child fails keeps the old ones; the next one works.
