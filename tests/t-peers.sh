@@ -236,3 +236,52 @@ if have fcgiwrap; then
 else
 	skip "fcgiwrap running a CGI script (fcgiwrap not installed)"
 fi
+
+# ---------------------------------------------------------------------------
+# php-cgi and fcgiwrap behind the real systemd-socket-activate: it binds the
+# socket, starts spawn on the first connection, and spawn hands the socket
+# to the peer's children as fd 0.
+act_peer() {
+	_peer=$1
+	shift
+	S=$T/act-$_peer.sock
+	systemd-socket-activate -l "$S" "$SPAWN" -w -F 2 $uargs --check -- "$_peer" \
+		>"$T/act-$_peer.out" 2>"$T/act-$_peer.err" &
+	ap=$!
+	track "$ap"
+	wait_until 5 test -S "$S"
+	# The first request starts spawn and waits in the backlog meanwhile.
+	body=$("$CLIENT" -t 10000 "$S" "$@" 2>/dev/null)
+	printf '%s\n' "$body"
+	wait_until 5 children_ge "$ap" 2
+	kids=$(children_of "$ap")
+	expect_eq "activation, $_peer: spawn runs in the activator's pid with 2 children" 2 "$(printf '%s\n' $kids | grep -c .)"
+	for _k in $kids; do
+		expect_eq "activation, $_peer: child $_k has the activated socket on fd 0" "$(readlink /proc/$ap/fd/3)" "$(fd0_of "$_k")"
+		check "activation, $_peer: child $_k has no LISTEN_* variables" test -z "$(tr '\0' '\n' <"/proc/$_k/environ" | grep '^LISTEN_')"
+	done
+	kill "$ap"
+	wait_until 10 dead "$ap"
+	wait "$ap"
+	expect_eq "activation, $_peer: SIGTERM stops it, exit 0" 0 "$?"
+	check "activation, $_peer: the socket systemd made is never removed" test -S "$S"
+	rm -f "$S"
+}
+if ! have systemd-socket-activate; then
+	skip "php-cgi and fcgiwrap behind systemd-socket-activate (systemd not installed)"
+else
+	if have php-cgi; then
+		out=$(act_peer php-cgi $PHPREQ QUERY_STRING=act=1)
+		printf '%s\n' "$out" | grep -E '^(ok|not ok|skip) '
+		expect_match "activation, php-cgi: the first request is answered" '^php says 42$' "$out"
+	else
+		skip "php-cgi behind systemd-socket-activate (php-cgi not installed)"
+	fi
+	if have fcgiwrap; then
+		out=$(act_peer fcgiwrap SCRIPT_FILENAME="$W/t.cgi" SCRIPT_NAME=/t.cgi QUERY_STRING=act=2)
+		printf '%s\n' "$out" | grep -E '^(ok|not ok|skip) '
+		expect_match "activation, fcgiwrap: the first request is answered" '^query=act=2$' "$out"
+	else
+		skip "fcgiwrap behind systemd-socket-activate (fcgiwrap not installed)"
+	fi
+fi
