@@ -251,6 +251,11 @@ spawn_parse_target(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	if (*s == '\0')
 		return "empty address";
 	colon = strrchr(s, ':');
+	if (colon == NULL && *s != '/' && *s != '.' &&
+	    spawn_parse_inet(s, 0, ss, len) == NULL) {
+		memset(ss, 0, sizeof(*ss));
+		return "an IP address needs a port: HOST:PORT";
+	}
 	if (*s == '/' || *s == '.' || colon == NULL) {
 		if (strlen(s) >= sizeof(sun->sun_path))
 			return "socket path too long";
@@ -699,6 +704,8 @@ spawn_check_conflicts(const struct spawn_opts *o)
 	}
 	if (o->subreaper && !o->wait && !o->respawn)
 		return "--subreaper needs -w or -r";
+	if (o->retries >= 0 && !o->respawn)
+		return "--retries needs -r";
 	if (o->children > 0 && o->php_children > 0 &&
 	    (long)o->children * o->php_children > 65536)
 		return "-F times -C is more than 65536 processes";
@@ -836,6 +843,7 @@ struct run {
 
 	struct slot *slots;
 	int nslots;
+	int start_deaths;        /* children that died on their own at start */
 };
 
 /* Removes what this run created: the socket file and the pid file. */
@@ -1343,19 +1351,19 @@ check_root_only(struct run *r)
 	if (r->is_root)
 		return;
 	if (o->chroot_dir) {
-		what = "-c";
+		what = "chroot";
 		val = o->chroot_dir;
 	} else if (o->user && (!r->drop_uid || r->uid != geteuid())) {
-		what = "-u";
+		what = "user";
 		val = o->user;
 	} else if (o->group && r->gid != getegid()) {
-		what = "-g";
+		what = "group";
 		val = o->group;
 	} else if (o->socket_user && r->sock_uid != geteuid()) {
-		what = "-U";
+		what = "socket-user";
 		val = o->socket_user;
 	} else if (o->socket_group && r->sock_gid != getegid()) {
-		what = "-G";
+		what = "socket-group";
 		val = o->socket_group;
 	}
 	if (what != NULL) {
@@ -1638,7 +1646,11 @@ describe_stage(struct run *r, char *buf, size_t len, const struct child_error *c
 	case ST_REGAIN:
 		snprintf(buf, len, "privileges could be regained after setuid");
 		break;
-	case ST_EXEC: snprintf(buf, len, "exec %s: %s", r->path, e); break;
+	case ST_EXEC:
+		snprintf(buf, len, "exec %s%s%s: %s", r->path,
+		    r->o->chroot_dir ? " inside chroot " : "",
+		    r->o->chroot_dir ? r->o->chroot_dir : "", e);
+		break;
 	default: snprintf(buf, len, "set-up failed: %s", e); break;
 	}
 }
@@ -1841,6 +1853,7 @@ verify_batch(struct run *r, long long deadline, int *hup)
 			for (i = 0; i < r->nslots; i++) {
 				if (r->slots[i].pid == pid) {
 					report_exit(pid, status, " during start-up");
+					r->start_deaths++;
 					r->slots[i].pid = 0;
 					died++;
 				}
@@ -2135,11 +2148,15 @@ begin_stop(struct run *r, struct sup *s)
 }
 
 static void
-kill_all(struct run *r, struct sup *s)
+kill_all(struct run *r, struct sup *s, int second_signal)
 {
 	if (alive(r) > 0) {
-		say("stop: %d child(ren) still running after %d s, sending SIGKILL",
-		    alive(r), r->o->stop_timeout);
+		if (second_signal)
+			say("stop: asked twice, sending SIGKILL to %d child(ren) now",
+			    alive(r));
+		else
+			say("stop: %d child(ren) still running after %d s, sending "
+			    "SIGKILL", alive(r), r->o->stop_timeout);
 		signal_all(r, SIGKILL);
 		s->killed = 1;
 	}
@@ -2183,7 +2200,9 @@ restart_slot(struct run *r, struct sup *s, int i)
 	if (start_one(r, i, &sl->pid) < 0) {
 		sl->pid = 0;
 		failed_start(r, s, i);
+		return;
 	}
+	say("child %ld (slot %d) started", (long)sl->pid, i + 1);
 }
 
 static void begin_reload(struct run *r, struct sup *s);
@@ -2241,6 +2260,8 @@ promote(struct run *r, struct sup *s, int i)
 	sl->started = sl->pending_started;
 	sl->pending = 0;
 	sl->fails = 0;
+	say("reload: slot %d: child %ld replaces %ld", i + 1, (long)sl->pid,
+	    (long)sl->old);
 	if (sl->old > 0) {
 		kill(sl->old, r->o->stop_signal);
 		kill(sl->old, SIGCONT);
@@ -2288,8 +2309,10 @@ child_exited(struct run *r, struct sup *s, pid_t pid, int status)
 		/* One line for every child that failed on its own. */
 		if (s->start_failed && (WIFEXITED(status) ? status != 0 :
 		    WTERMSIG(status) != r->o->stop_signal &&
-		    WTERMSIG(status) != SIGKILL))
+		    WTERMSIG(status) != SIGKILL)) {
 			report_exit(pid, status, " during start-up");
+			r->start_deaths++;
+		}
 		if (s->stopping)
 			return;
 		if (!r->o->respawn) {
@@ -2351,7 +2374,7 @@ supervise(struct run *r, struct sup *s)
 		next = 0;
 		if (s->stopping && s->stop_deadline >= 0) {
 			if (now >= s->stop_deadline)
-				kill_all(r, s);
+				kill_all(r, s, 0);
 			else
 				next = s->stop_deadline;
 		}
@@ -2392,7 +2415,7 @@ supervise(struct run *r, struct sup *s)
 		case SIGTERM:
 		case SIGINT:
 			if (s->stopping)
-				kill_all(r, s);
+				kill_all(r, s, 1);
 			else
 				begin_stop(r, s);
 			break;
@@ -2461,7 +2484,8 @@ start(struct run *r)
 		r->slots[i].pid = pids[i];
 		r->slots[i].started = now_ms();
 	}
-	if (!failed)
+	/* --min-uptime 0: the exec is the whole check. */
+	if (!failed && r->o->min_uptime > 0)
 		failed = verify_batch(r, now_ms() + r->o->min_uptime, &hup);
 	if (failed < 0)
 		say("start: stopped by SIG%s", spawn_signal_name(-failed));
@@ -2484,6 +2508,9 @@ start(struct run *r)
 		s.start_failed = failed > 0;
 		begin_stop(r, &s);
 		i = supervise(r, &s);
+		if (r->start_deaths > 0 && r->o->output == NULL && !r->o->wait)
+			say("start failed; the children's output went to /dev/null: "
+			    "rerun with -w or --output FILE to see it");
 		/*
 		 * With -w, a stop asked for during start-up is a stop like any
 		 * other; without it, the start did not complete.

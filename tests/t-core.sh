@@ -89,6 +89,11 @@ fi
 start -p "$PORT" -b 7 -- "$PROBE" --report "$R"
 p=$(first_report "$R")
 expect_eq "tcp: default address 0.0.0.0" "0.0.0.0:$PORT" "$(rget "$R" "$p" fd0_addr)"
+if have ss; then
+	expect_eq "-b 7 reaches listen() (ss Send-Q)" 7 "$(ss -ltnH "sport = :$PORT" | awk '{ print $3 }' | head -n 1)"
+else
+	skip "-b reaching listen() (ss not installed)"
+fi
 stop "$p"; rm -f "$R"/*
 
 # --- Socket mode and owner.
@@ -274,3 +279,44 @@ expect_eq "-? (spawn-fcgi's help flag): same text" "$(cat "$TOP/tests/help.expec
 run_spawn -v
 expect_match "-v: version line" "^spawn [0-9]+\.[0-9]+\.[0-9]+$" "$OUT"
 expect_eq "-v: exit 0" 0 "$RC"
+
+# --- The in-use check never hangs, even on a socket whose backlog is full.
+if have python3; then
+	python3 - "$T/full.sock" "$T/full.ready" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(0)
+held = []
+for _ in range(8):
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); c.setblocking(False)
+    try: c.connect(sys.argv[1])
+    except OSError: pass
+    held.append(c)
+open(sys.argv[2], "w").close()
+time.sleep(20)
+PY
+	fp=$!
+	track "$fp"
+	wait_until 5 test -e "$T/full.ready"
+	run_spawn -s "$T/full.sock" -- "$PROBE" --report "$R"
+	expect_eq "full backlog: in use, exit 1" 1 "$RC"
+	expect_eq "full backlog: one line" "spawn: socket $T/full.sock: already in use" "$ERR"
+	kill "$fp"
+else
+	skip "in-use check on a full backlog (python3 not installed)"
+fi
+
+# --- --min-uptime 0: the exec is the whole check.
+start -s "$S" -F 8 --min-uptime 0 -- /bin/true
+expect_eq "--min-uptime 0: children that exec'd count as started, exit 0" 0 "$RC"
+expect_eq "--min-uptime 0: eight lines" 8 "$(printf '%s\n' "$OUT" | grep -c 'spawned successfully')"
+rm -f "$S"
+
+# --- A failed start says where the children's output went.
+start -s "$S" -- "$PROBE" --exit 3
+expect_eq "failed start: a hint about /dev/null" "spawn: start failed; the children's output went to /dev/null: rerun with -w or --output FILE to see it" "$(printf '%s\n' "$ERR" | tail -n 1)"
+
+# --- --probe with an address but no port.
+run_spawn --probe 127.0.0.1
+expect_eq "--probe without a port: exit 2" 2 "$RC"
+expect_eq "--probe without a port: message" 'spawn: probe "127.0.0.1": an IP address needs a port: HOST:PORT' "$ERR"

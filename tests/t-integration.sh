@@ -535,9 +535,12 @@ reset
 # ---------------------------------------------------------------------------
 # --limit: what /proc/PID/limits shows.
 start -s "$S" --limit nofile=123 --limit core=unlimited --limit cpu=100 --limit fsize=1048576 \
-	--limit memlock=65536 --limit stack=8388608 --limit data=infinity -- "$PROBE" --report "$R"
+	--limit memlock=65536 --limit stack=8388608 --limit data=infinity --limit nproc=4000 \
+	--limit as=unlimited -- "$PROBE" --report "$R"
 p=$(first_report "$R")
 expect_eq "--limit: exit 0" 0 "$RC"
+expect_eq "--limit nproc=4000" 4000:4000 "$(plimit "$p" 'Max processes')"
+expect_eq "--limit as=unlimited" unlimited:unlimited "$(plimit "$p" 'Max address space')"
 expect_eq "--limit nofile=123: /proc limits" 123:123 "$(plimit "$p" 'Max open files')"
 expect_eq "--limit nofile=123: the child's getrlimit" 123:123 "$(rget "$R" "$p" limit.nofile)"
 expect_eq "--limit core=unlimited" unlimited:unlimited "$(plimit "$p" 'Max core file size')"

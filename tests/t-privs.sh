@@ -46,6 +46,20 @@ expect_eq "-g alone: uid unchanged" "0 0 0 0" "$(status_field "$p" Uid)"
 expect_eq "-g alone: gid set" "65534 65534 65534 65534" "$(status_field "$p" Gid)"
 stop "$p"; rm -f "$S" "$R"/*
 
+# A -u user who is a member of group root is refused (a private mount
+# namespace shows spawn an /etc/group that says so).
+if unshare --mount true 2>/dev/null; then
+	sed 's/^root:x:0:.*/root:x:0:nobody/' /etc/group >"$T/group"
+	unshare --mount sh -c 'mount --bind "$1" /etc/group && shift && exec "$@"' sh \
+		"$T/group" "$SPAWN" -s "$S" -u nobody -- "$PROBE" --report "$R" >"$T/.out" 2>"$T/.err" </dev/null
+	RC=$?
+	expect_eq "-u member of group root: exit 2" 2 "$RC"
+	expect_eq "-u member of group root: message" 'spawn: user "nobody": is a member of group root; will not run children with it' "$(cat "$T/.err")"
+	check "-u member of group root: nothing started, no socket" test "$(count_reports "$R")" -eq 0 -a ! -e "$S"
+else
+	skip "-u member of group root (unshare --mount not possible here)"
+fi
+
 # --- Socket owner: -U and -G.
 run_spawn -s "$S" -U 54321 -- "$PROBE" --report "$R" --sleep
 p=$(first_report "$R")
@@ -126,6 +140,7 @@ expect_eq "-c missing dir: message" "spawn: chroot $T/no-such-root: No such file
 run_spawn -c "$C" -s /tmp/in.sock -- /bin/not-there
 expect_eq "-c: program looked up inside the chroot: exit 1" 1 "$RC"
 check "-c: program missing: socket inside removed" sock_gone "$C/tmp/in.sock"
+expect_match "-c: the message says the path is inside the chroot" "^spawn: child [0-9]+: exec /bin/not-there inside chroot $C: No such file or directory$" "$ERR"
 
 # --- A caller who is not root: root-only options are errors, not ignored.
 NB=$T/nobody
@@ -141,11 +156,11 @@ nb_bad() {
 	expect_eq "as nobody [$*]: message" "$_want" "$(cat "$T/.err")"
 	check "as nobody [$*]: nothing started, no socket" test ! -e "$NB/s.sock" -a "$(count_reports "$R")" -eq 0
 }
-nb_bad 'spawn: -u "daemon": only root can do this' -s "$NB/s.sock" -u daemon -- "$PROBE" --report "$R"
-nb_bad 'spawn: -g "daemon": only root can do this' -s "$NB/s.sock" -g daemon -- "$PROBE" --report "$R"
-nb_bad 'spawn: -c "/": only root can do this' -s "$NB/s.sock" -c / -- "$PROBE" --report "$R"
-nb_bad 'spawn: -U "daemon": only root can do this' -s "$NB/s.sock" -U daemon -- "$PROBE" --report "$R"
-nb_bad 'spawn: -G "daemon": only root can do this' -s "$NB/s.sock" -G daemon -- "$PROBE" --report "$R"
+nb_bad 'spawn: user "daemon": only root can do this' -s "$NB/s.sock" -u daemon -- "$PROBE" --report "$R"
+nb_bad 'spawn: group "daemon": only root can do this' -s "$NB/s.sock" -g daemon -- "$PROBE" --report "$R"
+nb_bad 'spawn: chroot "/": only root can do this' -s "$NB/s.sock" -c / -- "$PROBE" --report "$R"
+nb_bad 'spawn: socket-user "daemon": only root can do this' -s "$NB/s.sock" -U daemon -- "$PROBE" --report "$R"
+nb_bad 'spawn: socket-group "daemon": only root can do this' -s "$NB/s.sock" -G daemon -- "$PROBE" --report "$R"
 # A fork that fails (nproc limit) fails the start; no pid 0 is printed.
 n=$(ps -u 65534 -o pid= | wc -l)
 as_nobody prlimit --nproc=$((n + 3)) "$SPAWN" -s "$NB/s.sock" -F 4 -P "$NB/pids" -- "$PROBE" --report "$R" --sleep >"$T/.out" 2>"$T/.err" </dev/null

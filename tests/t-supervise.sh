@@ -343,6 +343,17 @@ finish 5
 expect_eq "second TERM: kills at once, exit 1 (within 5 s)" 1 "$RC"
 check "second TERM: the child is gone" dead "$p"
 check "second TERM: socket removed" sock_gone "$S"
+expect_match "second TERM: says why it kills" "^spawn: stop: asked twice, sending SIGKILL to 1 child\(ren\) now$" "$(cat "$T/t2.err")"
+newdir "$R"
+bg i2 -w -s "$S" --stop-timeout 30 -- "$PROBE" --report "$R" --ignore-term --sleep
+up i2 1
+p=$(sorted_reports "$R")
+kill -INT "$SP"
+wait_until 5 sig_taken "$SP" 2
+kill -INT "$SP"
+finish 5
+expect_eq "second INT: kills at once, exit 1 (within 5 s)" 1 "$RC"
+check "second INT: the child is gone" dead "$p"
 
 # A stopped (SIGSTOP) child still gets the stop signal (spawn adds SIGCONT).
 newdir "$R"
@@ -783,3 +794,26 @@ for mode in fork wait; do
 	done
 	check "SIGTERM during start-up ($mode mode): socket removed" sock_gone "$S"
 done
+
+# --- Respawns and reloads name the new child in the log.
+newdir "$R"
+bg lg -r -F 1 --min-uptime 100 -s "$S" -- "$PROBE" --report "$R" --serve
+up lg 1
+p=$(sorted_reports "$R")
+kill -KILL "$p"
+wait_for 5 'test "$(count_reports "$R")" -eq 2'
+new=$(sorted_reports "$R" | grep -vx "$p")
+wait_until 5 grep -q "started" "$T/lg.err"
+expect_match "respawn: the log names the new child" "^spawn: child $new \\(slot 1\\) started$" "$(cat "$T/lg.err")"
+kill -HUP "$SP"
+wait_for 5 'test "$(count_reports "$R")" -eq 3'
+wait_until 5 grep -q "replaces" "$T/lg.err"
+third=$(sorted_reports "$R" | grep -vx "$p" | grep -vx "$new")
+expect_match "reload: the log names old and new child" "^spawn: reload: slot 1: child $third replaces $new$" "$(cat "$T/lg.err")"
+kill -TERM "$SP"
+finish 10
+expect_eq "log test: stopped, exit 0" 0 "$RC"
+
+R=$T/retries
+mkdir -p "$R"
+bad 'spawn: --retries needs -r' -w --retries 2 -s "$S" -- "$PROBE" --report "$R"

@@ -133,6 +133,9 @@ test_addresses(void)
 	ok(spawn_parse_target("127.0.0.1:x", &ss, &len) != NULL, "target port junk");
 	ok(spawn_parse_target("::1:9000", &ss, &len) != NULL, "target v6 without brackets");
 	ok(spawn_parse_target("", &ss, &len) != NULL, "target empty");
+	ok(spawn_parse_target("127.0.0.1", &ss, &len) != NULL, "target IP without a port");
+	ok(spawn_parse_target("php.sock", &ss, &len) == NULL && ss.ss_family == AF_UNIX,
+	    "target relative path");
 }
 
 static void
@@ -182,19 +185,49 @@ test_fcgi(void)
 }
 
 static int
+streq0(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Field by field: the strings point into different argv copies. */
+static int
+same_opts(const struct spawn_opts *a, const struct spawn_opts *b)
+{
+	return streq0(a->address, b->address) && a->port == b->port &&
+	    streq0(a->socket_path, b->socket_path) &&
+	    a->socket_mode == b->socket_mode &&
+	    streq0(a->socket_user, b->socket_user) &&
+	    streq0(a->socket_group, b->socket_group) &&
+	    a->backlog == b->backlog && a->children == b->children &&
+	    a->php_children == b->php_children &&
+	    streq0(a->chdir_dir, b->chdir_dir) &&
+	    streq0(a->chroot_dir, b->chroot_dir) &&
+	    a->bind_before_chroot == b->bind_before_chroot &&
+	    streq0(a->user, b->user) && streq0(a->group, b->group) &&
+	    streq0(a->pid_file, b->pid_file) && a->no_fork == b->no_fork &&
+	    streq0(a->shell_command, b->shell_command) &&
+	    a->wait == b->wait && a->respawn == b->respawn &&
+	    a->clear_env == b->clear_env && a->nenv == b->nenv;
+}
+
+static int
 parse(const char *line, struct spawn_opts *o, char *err)
 {
-	static char copy[1024];
-	static char *argv[64], *envbuf[64];
-	int argc = 0;
+	/* Two sets of buffers, used in turn, so two parses can be compared. */
+	static char copy[2][1024];
+	static char *argv[2][64], *envbuf[2][64];
+	static int turn;
+	int argc = 0, t = turn;
 	char *p;
 
-	snprintf(copy, sizeof(copy), "spawn %s", line);
-	for (p = strtok(copy, " "); p && argc < 63; p = strtok(NULL, " "))
-		argv[argc++] = p;
-	argv[argc] = NULL;
+	turn = !turn;
+	snprintf(copy[t], sizeof(copy[t]), "spawn %s", line);
+	for (p = strtok(copy[t], " "); p && argc < 63; p = strtok(NULL, " "))
+		argv[t][argc++] = p;
+	argv[t][argc] = NULL;
 	err[0] = '\0';
-	return spawn_parse_args(argc, argv, o, envbuf, err, 256);
+	return spawn_parse_args(argc, argv[t], o, envbuf[t], err, 256);
 }
 
 static void
@@ -247,6 +280,35 @@ test_args(void)
 	ok(parse("--min-uptime 3600001 a", &o, err) == 2, "args: min-uptime bound");
 }
 
+/* Every spawn-fcgi option's long form parses as its letter does. */
+static void
+test_long_forms(void)
+{
+	static const char *const pairs[][2] = {
+		{ "-a 127.0.0.1 -p 9000", "--address 127.0.0.1 --port 9000" },
+		{ "-s /x -M 0600 -U u -G g -b 16", "--socket /x --socket-mode 0600 --socket-user u --socket-group g --backlog 16" },
+		{ "-F 3 -C 2 -d /d -c /c -S", "--children 3 --php-children 2 --chdir /d --chroot /c --bind-before-chroot" },
+		{ "-u nobody -g nogroup -P /p -n", "--user nobody --group nogroup --pid-file /p --no-fork" },
+		{ "-f cmd", "--shell-command cmd" },
+		{ "-w -r -E -e A=1", "--wait --respawn --clear-env --env A=1" },
+	};
+	struct spawn_opts a, b;
+	char err[256], name[300];
+	size_t i;
+
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		parse(pairs[i][0], &a, err);
+		a.argv = NULL;
+		a.env = NULL;
+		parse(pairs[i][1], &b, err);
+		b.argv = NULL;
+		b.env = NULL;
+		a.nother = b.nother = 0;
+		snprintf(name, sizeof(name), "long forms: %s", pairs[i][1]);
+		ok(same_opts(&a, &b), name);
+	}
+}
+
 static const char *
 conflict(const char *line)
 {
@@ -278,6 +340,8 @@ test_conflicts(void)
 	ok(conflict("--probe /x --check-timeout 100") == NULL, "conflict: --probe alone");
 	ok(conflict("--probe /x -u nobody") != NULL, "conflict: --probe with -u");
 	ok(conflict("--probe /x -P /p") != NULL, "conflict: --probe with -P");
+	ok(streq(conflict("-s /x -w --retries 2 -- a"), "--retries needs -r"), "conflict: --retries without -r");
+	ok(conflict("-s /x -r --retries 2 -- a") == NULL, "conflict: --retries with -r");
 }
 
 static void
@@ -305,6 +369,7 @@ main(void)
 	test_addresses();
 	test_fcgi();
 	test_args();
+	test_long_forms();
 	test_conflicts();
 	test_defaults();
 	return failed ? 1 : 0;
