@@ -320,3 +320,12 @@ expect_eq "failed start: a hint about /dev/null" "spawn: start failed; the child
 run_spawn --probe 127.0.0.1
 expect_eq "--probe without a port: exit 2" 2 "$RC"
 expect_eq "--probe without a port: message" 'spawn: probe "127.0.0.1": an IP address needs a port: HOST:PORT' "$ERR"
+
+# --- -P that cannot be written: nothing starts, nothing is left.
+run_spawn -s "$S" -P "$T/no-such-dir/x.pid" -- "$PROBE" --report "$R"
+expect_eq "-P in a missing directory: exit 1" 1 "$RC"
+expect_eq "-P in a missing directory: message" "spawn: pid-file $T/no-such-dir/x.pid: No such file or directory" "$ERR"
+check "-P in a missing directory: nothing started, no socket" test "$(count_reports "$R")" -eq 0 -a ! -e "$S"
+R=$T/r-pidbad
+mkdir -p "$R"
+bad "spawn: pid-file \"$T/\": not a file name" -s "$S" -P "$T/" -- "$PROBE" --report "$R"
