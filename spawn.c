@@ -812,7 +812,6 @@ struct run {
 	gid_t sock_gid;
 
 	int sock;                /* the listening socket */
-	int inherited;           /* from --fd or systemd: never unlinked */
 	int sock_dirfd;          /* directory of the socket file we made */
 	const char *sock_base;
 	dev_t sock_dev;
@@ -838,8 +837,6 @@ struct run {
 	sigset_t handled;        /* signals spawn takes with sigwaitinfo */
 
 	int notify_fd;
-	struct sockaddr_un notify_addr;
-	socklen_t notify_len;
 
 	struct slot *slots;
 	int nslots;
@@ -1186,8 +1183,8 @@ open_socket(struct run *r)
 				close(nul);
 			fd = up;
 		}
+		/* Inherited: sock_base stays NULL, so it is never unlinked. */
 		r->sock = fd;
-		r->inherited = 1;
 		if (fd > 2)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	} else if (o->socket_path) {
@@ -2045,24 +2042,26 @@ static void
 notify_open(struct run *r)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un addr;
+	socklen_t alen;
 	size_t n;
 
 	r->notify_fd = -1;
 	/* Only a launcher that stays can speak for the service. */
 	if (path == NULL || !r->o->wait || (n = strlen(path)) < 2 ||
-	    n >= sizeof(r->notify_addr.sun_path) || (*path != '/' && *path != '@'))
+	    n >= sizeof(addr.sun_path) || (*path != '/' && *path != '@'))
 		return;
-	memset(&r->notify_addr, 0, sizeof(r->notify_addr));
-	r->notify_addr.sun_family = AF_UNIX;
-	memcpy(r->notify_addr.sun_path, path, n);
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	memcpy(addr.sun_path, path, n);
 	if (*path == '@')
-		r->notify_addr.sun_path[0] = '\0';
-	r->notify_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
+		addr.sun_path[0] = '\0';
+	alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
 	    (*path == '/'));
 	/* Connected now, so that the path still resolves after a chroot. */
 	r->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (r->notify_fd >= 0 && connect(r->notify_fd,
-	    (struct sockaddr *)&r->notify_addr, r->notify_len) < 0) {
+	    (struct sockaddr *)&addr, alen) < 0) {
 		say("NOTIFY_SOCKET %s: %s", path, strerror(errno));
 		close(r->notify_fd);
 		r->notify_fd = -1;
