@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "spawn.h"
+#include "fcgi.h"
 
 extern char **environ;
 
@@ -276,120 +277,6 @@ spawn_parse_target(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	if (*host != '[' && strchr(host, ':') != NULL)
 		return "an IPv6 address needs brackets: [ADDR]:PORT";
 	return spawn_parse_inet(host, (int)port, ss, len);
-}
-
-/* FastCGI records: specification 1.0, sections 3.3 and 3.4. */
-
-void
-fcgi_encode_header(unsigned char *buf, int type, int request_id,
-    int content_length, int padding_length)
-{
-	buf[0] = FCGI_VERSION_1;
-	buf[1] = (unsigned char)type;
-	buf[2] = (unsigned char)(request_id >> 8);
-	buf[3] = (unsigned char)request_id;
-	buf[4] = (unsigned char)(content_length >> 8);
-	buf[5] = (unsigned char)content_length;
-	buf[6] = (unsigned char)padding_length;
-	buf[7] = 0;
-}
-
-int
-fcgi_decode_header(const unsigned char *buf, struct fcgi_header *h)
-{
-	h->version = buf[0];
-	h->type = buf[1];
-	h->request_id = (buf[2] << 8) | buf[3];
-	h->content_length = (buf[4] << 8) | buf[5];
-	h->padding_length = buf[6];
-	return h->version == FCGI_VERSION_1 ? 0 : -1;
-}
-
-static size_t
-encode_length(unsigned char *p, size_t n)
-{
-	if (n < 128) {
-		p[0] = (unsigned char)n;
-		return 1;
-	}
-	p[0] = (unsigned char)((n >> 24) | 0x80);
-	p[1] = (unsigned char)(n >> 16);
-	p[2] = (unsigned char)(n >> 8);
-	p[3] = (unsigned char)n;
-	return 4;
-}
-
-size_t
-fcgi_encode_pair(unsigned char *buf, size_t cap, const char *name,
-    size_t nlen, const char *value, size_t vlen)
-{
-	size_t need = (nlen < 128 ? 1 : 4) + (vlen < 128 ? 1 : 4) + nlen + vlen;
-	size_t off;
-
-	if (need > cap || nlen > 0x7fffffff || vlen > 0x7fffffff)
-		return 0;
-	off = encode_length(buf, nlen);
-	off += encode_length(buf + off, vlen);
-	memcpy(buf + off, name, nlen);
-	memcpy(buf + off + nlen, value, vlen);
-	return need;
-}
-
-static size_t
-decode_length(const unsigned char *p, size_t len, size_t *n)
-{
-	if (len < 1)
-		return 0;
-	if (!(p[0] & 0x80)) {
-		*n = p[0];
-		return 1;
-	}
-	if (len < 4)
-		return 0;
-	*n = ((size_t)(p[0] & 0x7f) << 24) | ((size_t)p[1] << 16) |
-	    ((size_t)p[2] << 8) | p[3];
-	return 4;
-}
-
-size_t
-fcgi_decode_pair(const unsigned char *buf, size_t len,
-    const unsigned char **name, size_t *nlen, const unsigned char **value,
-    size_t *vlen)
-{
-	size_t a, b;
-
-	if ((a = decode_length(buf, len, nlen)) == 0)
-		return 0;
-	if ((b = decode_length(buf + a, len - a, vlen)) == 0)
-		return 0;
-	if (*nlen > len - a - b || *vlen > len - a - b - *nlen)
-		return 0;
-	*name = buf + a + b;
-	*value = *name + *nlen;
-	return a + b + *nlen + *vlen;
-}
-
-static const char *const get_values_names[] = {
-	"FCGI_MAX_CONNS", "FCGI_MAX_REQS", "FCGI_MPXS_CONNS",
-};
-
-size_t
-fcgi_get_values_query(unsigned char *buf, size_t cap)
-{
-	size_t off = FCGI_HEADER_LEN, i, n;
-
-	if (cap < FCGI_HEADER_LEN)
-		return 0;
-	for (i = 0; i < 3; i++) {
-		n = fcgi_encode_pair(buf + off, cap - off, get_values_names[i],
-		    strlen(get_values_names[i]), "", 0);
-		if (n == 0)
-			return 0;
-		off += n;
-	}
-	fcgi_encode_header(buf, FCGI_GET_VALUES, 0,
-	    (int)(off - FCGI_HEADER_LEN), 0);
-	return off;
 }
 
 /* The command line. */
@@ -758,15 +645,6 @@ say(const char *fmt, ...)
 	/* One write, so that lines from several processes do not interleave. */
 	fprintf(stderr, "spawn: %.*s\n", n, buf);
 	fflush(stderr);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -1806,7 +1684,7 @@ wait_signal(struct run *r, long long deadline, siginfo_t *si)
 		if (deadline < 0) {
 			sig = sigwaitinfo(&r->handled, si);
 		} else {
-			ms = deadline - now_ms();
+			ms = deadline - mono_ms();
 			if (ms <= 0)
 				return 0;
 			ts.tv_sec = ms / 1000;
@@ -1858,7 +1736,7 @@ verify_batch(struct run *r, long long deadline, int *hup)
 		}
 		if (died)
 			return died;
-		if (now_ms() >= deadline)
+		if (mono_ms() >= deadline)
 			return 0;
 		sig = wait_signal(r, deadline, &si);
 		if (sig == SIGTERM || sig == SIGINT)
@@ -1898,113 +1776,6 @@ connect_self(int sock)
 		return -1;
 	}
 	return fd;
-}
-
-/* Waits for events on fd until deadline; 1 ready, 0 timed out. */
-static int
-wait_fd(int fd, short events, long long deadline)
-{
-	struct pollfd pfd;
-	long long ms;
-	int rc;
-
-	for (;;) {
-		ms = deadline - now_ms();
-		if (ms < 0)
-			ms = 0;
-		pfd.fd = fd;
-		pfd.events = events;
-		rc = poll(&pfd, 1, (int)ms);
-		if (rc > 0)
-			return 1;
-		if (rc == 0)
-			return 0;
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
-/*
- * The management exchange of FastCGI 1.0 section 4.1: FCGI_GET_VALUES out,
- * one FCGI_GET_VALUES_RESULT back. Returns NULL and the values as
- * "NAME=VALUE\n" lines in out, or why it failed. fd is a non-blocking
- * socket whose connect() may still be in progress.
- */
-static const char *
-fcgi_exchange(int fd, long timeout, char *out, size_t outlen)
-{
-	static char why[128];
-	unsigned char q[128], buf[FCGI_HEADER_LEN + 65535 + 255];
-	const unsigned char *name, *value;
-	size_t qlen, have = 0, need = FCGI_HEADER_LEN, off, k, nlen, vlen, used = 0;
-	long long deadline = now_ms() + timeout;
-	struct fcgi_header h = { 0, 0, 0, 0, 0 };
-	socklen_t elen = sizeof(int);
-	ssize_t n;
-	int e = 0;
-
-	*out = '\0';
-	if ((n = wait_fd(fd, POLLOUT, deadline)) <= 0) {
-		if (n < 0)
-			return strerror(errno);
-		goto timeout;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == 0 && e != 0)
-		return strerror(e);
-	qlen = fcgi_get_values_query(q, sizeof(q));
-	/*
-	 * libfcgi (fcgiwrap, and every app built on it) acts on a management
-	 * record only once it has read the header of the next one, so a lone
-	 * query is never answered. An empty FCGI_GET_VALUES after it makes
-	 * libfcgi answer the first; php-cgi answers the first and closes.
-	 */
-	fcgi_encode_header(q + qlen, FCGI_GET_VALUES, 0, 0, 0);
-	qlen += FCGI_HEADER_LEN;
-	if ((n = send(fd, q, qlen, MSG_NOSIGNAL)) != (ssize_t)qlen)
-		return n < 0 ? strerror(errno) : "short write";
-	while (have < need) {
-		if ((n = wait_fd(fd, POLLIN, deadline)) <= 0) {
-			if (n < 0)
-				return strerror(errno);
-			goto timeout;
-		}
-		n = recv(fd, buf + have, need - have, 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n < 0)
-			return strerror(errno);
-		if (n == 0)
-			return have == 0 ? "connection closed without an answer" :
-			    "not FastCGI (short record)";
-		have += (size_t)n;
-		if (have == FCGI_HEADER_LEN && need == FCGI_HEADER_LEN) {
-			if (fcgi_decode_header(buf, &h) < 0 ||
-			    h.type != FCGI_GET_VALUES_RESULT || h.request_id != 0) {
-				if (h.version == FCGI_VERSION_1 &&
-				    h.type == FCGI_UNKNOWN_TYPE)
-					return "answered FCGI_UNKNOWN_TYPE to FCGI_GET_VALUES";
-				return "not FastCGI (no FCGI_GET_VALUES_RESULT)";
-			}
-			need += (size_t)h.content_length + h.padding_length;
-		}
-	}
-	for (off = FCGI_HEADER_LEN; off < FCGI_HEADER_LEN + (size_t)h.content_length;
-	    off += k) {
-		k = fcgi_decode_pair(buf + off,
-		    FCGI_HEADER_LEN + h.content_length - off, &name, &nlen, &value,
-		    &vlen);
-		if (k == 0)
-			return "not FastCGI (bad name-value pair)";
-		if (used + nlen + vlen + 2 < outlen) {
-			used += (size_t)snprintf(out + used, outlen - used,
-			    "%.*s=%.*s\n", (int)nlen, (const char *)name, (int)vlen,
-			    (const char *)value);
-		}
-	}
-	return NULL;
-timeout:
-	snprintf(why, sizeof(why), "no answer within %ld ms", timeout);
-	return why;
 }
 
 static int
@@ -2143,7 +1914,7 @@ begin_stop(struct run *r, struct sup *s)
 	/* A stopped child would never see the stop signal. */
 	if (r->o->stop_signal != SIGCONT && r->o->stop_signal != SIGKILL)
 		signal_all(r, SIGCONT);
-	s->stop_deadline = now_ms() + (long long)r->o->stop_timeout * 1000;
+	s->stop_deadline = mono_ms() + (long long)r->o->stop_timeout * 1000;
 }
 
 static void
@@ -2186,7 +1957,7 @@ failed_start(struct run *r, struct sup *s, int i)
 	delay = (long long)RESTART_FLOOR_MS << (sl->fails > 9 ? 9 : sl->fails - 1);
 	if (delay > BACKOFF_CAP_MS)
 		delay = BACKOFF_CAP_MS;
-	sl->restart_at = now_ms() + delay;
+	sl->restart_at = mono_ms() + delay;
 }
 
 static void
@@ -2195,7 +1966,7 @@ restart_slot(struct run *r, struct sup *s, int i)
 	struct slot *sl = &r->slots[i];
 
 	sl->restart_at = 0;
-	sl->started = now_ms();
+	sl->started = mono_ms();
 	if (start_one(r, i, &sl->pid) < 0) {
 		sl->pid = 0;
 		failed_start(r, s, i);
@@ -2216,7 +1987,7 @@ reload_next(struct run *r, struct sup *s)
 		sl = &r->slots[s->reload_slot];
 		if (sl->pid <= 0)
 			continue;
-		sl->pending_started = now_ms();
+		sl->pending_started = mono_ms();
 		if (start_one(r, s->reload_slot, &sl->pending) == 0)
 			return;
 		sl->pending = 0;
@@ -2264,7 +2035,7 @@ promote(struct run *r, struct sup *s, int i)
 	if (sl->old > 0) {
 		kill(sl->old, r->o->stop_signal);
 		kill(sl->old, SIGCONT);
-		sl->old_kill_at = now_ms() + (long long)r->o->stop_timeout * 1000;
+		sl->old_kill_at = mono_ms() + (long long)r->o->stop_timeout * 1000;
 	} else {
 		reload_next(r, s);
 	}
@@ -2304,7 +2075,7 @@ child_exited(struct run *r, struct sup *s, pid_t pid, int status)
 		if (sl->pid != pid)
 			continue;
 		sl->pid = 0;
-		lived = now_ms() - sl->started;
+		lived = mono_ms() - sl->started;
 		/* One line for every child that failed on its own. */
 		if (s->start_failed && (WIFEXITED(status) ? status != 0 :
 		    WTERMSIG(status) != r->o->stop_signal &&
@@ -2334,7 +2105,7 @@ child_exited(struct run *r, struct sup *s, pid_t pid, int status)
 		} else {
 			sl->fails = 0;
 			sl->restart_at = sl->started + RESTART_FLOOR_MS;
-			if (sl->restart_at <= now_ms())
+			if (sl->restart_at <= mono_ms())
 				restart_slot(r, s, i);
 		}
 		return;
@@ -2369,7 +2140,7 @@ supervise(struct run *r, struct sup *s)
 		if (!r->o->respawn && alive(r) == 0)
 			return s->have_status ? s->first_status : SPAWN_EXIT_OK;
 
-		now = now_ms();
+		now = mono_ms();
 		next = 0;
 		if (s->stopping && s->stop_deadline >= 0) {
 			if (now >= s->stop_deadline)
@@ -2406,7 +2177,7 @@ supervise(struct run *r, struct sup *s)
 			}
 		}
 		/* Work done above may have changed what is due: look again. */
-		if (next > 0 && next <= now_ms())
+		if (next > 0 && next <= mono_ms())
 			continue;
 
 		sig = wait_signal(r, next > 0 ? next : -1, &si);
@@ -2481,11 +2252,11 @@ start(struct run *r)
 	failed = fork_batch(r, which, n, pids);
 	for (i = 0; i < n; i++) {
 		r->slots[i].pid = pids[i];
-		r->slots[i].started = now_ms();
+		r->slots[i].started = mono_ms();
 	}
 	/* --min-uptime 0: the exec is the whole check. */
 	if (!failed && r->o->min_uptime > 0)
-		failed = verify_batch(r, now_ms() + r->o->min_uptime, &hup);
+		failed = verify_batch(r, mono_ms() + r->o->min_uptime, &hup);
 	if (failed < 0)
 		say("start: stopped by SIG%s", spawn_signal_name(-failed));
 	if (!failed && r->check_fd >= 0) {

@@ -129,37 +129,4 @@ const char *spawn_parse_inet(const char *addr, int port,
 const char *spawn_parse_target(const char *s, struct sockaddr_storage *ss,
     socklen_t *len);
 
-/* FastCGI records (specification 1.0, section 8). */
-#define FCGI_VERSION_1 1
-#define FCGI_BEGIN_REQUEST 1
-#define FCGI_END_REQUEST 3
-#define FCGI_PARAMS 4
-#define FCGI_STDIN 5
-#define FCGI_STDOUT 6
-#define FCGI_STDERR 7
-#define FCGI_GET_VALUES 9
-#define FCGI_GET_VALUES_RESULT 10
-#define FCGI_UNKNOWN_TYPE 11
-#define FCGI_HEADER_LEN 8
-
-struct fcgi_header {
-	int version, type, request_id, content_length, padding_length;
-};
-
-void fcgi_encode_header(unsigned char *buf, int type, int request_id,
-    int content_length, int padding_length);
-int fcgi_decode_header(const unsigned char *buf, struct fcgi_header *h);
-/* Appends one name-value pair; returns its length, or 0 if cap is short. */
-size_t fcgi_encode_pair(unsigned char *buf, size_t cap, const char *name,
-    size_t nlen, const char *value, size_t vlen);
-/*
- * Reads one pair at buf; returns bytes consumed, or 0 when the pair runs
- * past len. Name and value point into buf.
- */
-size_t fcgi_decode_pair(const unsigned char *buf, size_t len,
-    const unsigned char **name, size_t *nlen, const unsigned char **value,
-    size_t *vlen);
-/* The whole GET_VALUES query spawn sends; returns its length. */
-size_t fcgi_get_values_query(unsigned char *buf, size_t cap);
-
 #endif

@@ -6,6 +6,7 @@
  * test that talks to a broken server fails instead of hanging.
  */
 #include "spawn.h"
+#include "fcgi.h"
 #include "tool.h"
 
 #include <errno.h>
@@ -20,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FCGI_RESPONDER 1
 #define REQUEST_ID 1
 #define MAX_REASONS 5
 
@@ -200,7 +200,7 @@ static const char *
 connect_within(int fd, const struct client *cl, long long deadline,
     char *reason, size_t cap)
 {
-	long long left = deadline - now_ms();
+	long long left = deadline - mono_ms();
 	struct timeval tv;
 
 	if (left <= 0)
@@ -228,7 +228,7 @@ wait_for(int fd, short events, long long deadline)
 	pfd.fd = fd;
 	pfd.events = events;
 	for (;;) {
-		if ((left = deadline - now_ms()) <= 0)
+		if ((left = deadline - mono_ms()) <= 0)
 			return -1;
 		r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
 		if (r > 0)
@@ -343,7 +343,7 @@ read_answer(int fd, const struct client *cl, long long deadline,
 static const char *
 run_one(const struct client *cl, char *reason, size_t cap)
 {
-	long long deadline = now_ms() + cl->timeout_ms;
+	long long deadline = mono_ms() + cl->timeout_ms;
 	const char *why;
 	int fd;
 
@@ -372,7 +372,7 @@ main(int argc, char **argv)
 
 	parse_args(argc, argv, &cl);
 	load = cl.count > 0 || cl.duration_ms > 0;
-	end = now_ms() + cl.duration_ms;
+	end = mono_ms() + cl.duration_ms;
 	do {
 		why = run_one(&cl, reason, sizeof(reason));
 		runs++;
@@ -384,7 +384,7 @@ main(int argc, char **argv)
 		else if (failed <= MAX_REASONS)
 			fprintf(stderr, "fcgiclient: request %lld: %s\n", runs,
 			    why);
-	} while (cl.duration_ms > 0 ? now_ms() < end : runs < cl.count);
+	} while (cl.duration_ms > 0 ? mono_ms() < end : runs < cl.count);
 	fflush(stdout);
 	if (load)
 		fprintf(stderr, "requests=%lld ok=%lld failed=%lld\n", runs,

@@ -16,6 +16,7 @@
  * know.
  */
 #include "spawn.h"
+#include "fcgi.h"
 #include "tool.h"
 
 #include <arpa/inet.h>
@@ -40,12 +41,6 @@
 #include <sys/prctl.h>
 #endif
 
-#define FCGI_ABORT_REQUEST 2
-#define FCGI_RESPONDER 1
-#define FCGI_KEEP_CONN 1
-#define FCGI_REQUEST_COMPLETE 0
-#define FCGI_CANT_MPX_CONN 1
-#define FCGI_UNKNOWN_ROLE 3
 
 #define MAX_PARAMS (1 << 20)   /* bytes of PARAMS kept for one request */
 #define SILENT_MAX_CONNS 16
@@ -1189,9 +1184,9 @@ garbage(void)
 		 * until the client closes, for a bounded time.
 		 */
 		shutdown(c, SHUT_WR);
-		deadline = now_ms() + GARBAGE_LINGER_MS;
-		while (now_ms() < deadline) {
-			wait_readable(c, (int)(deadline - now_ms()));
+		deadline = mono_ms() + GARBAGE_LINGER_MS;
+		while (mono_ms() < deadline) {
+			wait_readable(c, (int)(deadline - mono_ms()));
 			r = recv(c, scratch, sizeof(scratch), MSG_DONTWAIT);
 			if (r == 0 || (r < 0 && errno != EINTR &&
 			    errno != EAGAIN && errno != EWOULDBLOCK))

@@ -6,8 +6,8 @@
 # --- Docs agree with the binary.
 help=$("$SPAWN" --help)
 if have mandoc; then
-	expect_eq "spawn.1: mandoc -Tlint is clean" "" "$(mandoc -Tlint -Wwarning "$TOP/spawn.1" 2>&1)"
-	man=$(mandoc -Tutf8 "$TOP/spawn.1" | col -b)
+	expect_eq "man/spawn.1: mandoc -Tlint is clean" "" "$(mandoc -Tlint -Wwarning "$TOP/man/spawn.1" 2>&1)"
+	man=$(mandoc -Tutf8 "$TOP/man/spawn.1" | col -b)
 	syn_man=$(printf '%s\n' "$man" | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | tr -s ' \t\n' ' ' | sed 's/^ //;s/ $//')
 	syn_help=$(printf '%s\n' "$help" | sed -n '1,/^$/p' | sed 's/^usage: //' | tr -s ' \t\n' ' ' | sed 's/^ //;s/ $//')
 	expect_eq "--help prints the SYNOPSIS of spawn.1 word for word" "$syn_man" "$syn_help"
@@ -15,11 +15,11 @@ else
 	skip "spawn.1 lint and SYNOPSIS (mandoc not installed)"
 fi
 for o in $(printf '%s\n' "$help" | grep -o -- '--[a-z][a-z-]*' | sort -u); do
-	check "option $o is in spawn.1" grep -q -- "${o#--}" "$TOP/spawn.1"
+	check "option $o is in man/spawn.1" grep -q -- "${o#--}" "$TOP/man/spawn.1"
 	check "option $o is in README.md" grep -q -- "$o" "$TOP/README.md"
 done
 for c in 0 1 2 126 127; do
-	check "exit status $c is documented in spawn.1" grep -q "^\.It $c\$" "$TOP/spawn.1"
+	check "exit status $c is documented in man/spawn.1" grep -q "^\.It $c\$" "$TOP/man/spawn.1"
 done
 check "README shows the demo command" grep -q '^make demo' "$TOP/README.md"
 check "README shows the test command" grep -q '^make check' "$TOP/README.md"
@@ -37,7 +37,7 @@ for f in "$TOP"/examples/*; do
 		missing=$(grep -v '^[[:space:]]*$' "$f" | norm | while IFS= read -r line; do
 			grep -qxF -- "$line" "$T/man.txt" || echo "$line"
 		done)
-		expect_eq "$name: shown in spawn.1 as it is" "" "$missing"
+		expect_eq "$name: shown in man/spawn.1 as it is" "" "$missing"
 	fi
 done
 

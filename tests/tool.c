@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "spawn.h"
+#include "fcgi.h"
 #include "tool.h"
 
 void
@@ -47,15 +47,6 @@ add_records(struct buf *out, int type, int id, const void *data, size_t n)
 			n -= chunk;
 		}
 	} while (n > 0);
-}
-
-long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "spawn.h"
+#include "fcgi.h"
 
 static int failed;
 
