@@ -7,3 +7,18 @@
 #endif
 #include "spawn.h"
 #include "fcgi.h"
+
+int
+cgi_worker(const struct cgi_config *c)
+{
+	(void)c;
+	return 1;
+}
+
+int
+cgi_param_allowed(const char *name, size_t len)
+{
+	(void)name;
+	(void)len;
+	return 0;
+}

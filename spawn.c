@@ -285,7 +285,7 @@ enum {
 	OPT_MIN_UPTIME = 256, OPT_RETRIES, OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT,
 	OPT_SUBREAPER, OPT_FD, OPT_FD_NAME, OPT_CHECK, OPT_CHECK_TIMEOUT,
 	OPT_PROBE, OPT_LIMIT, OPT_UMASK, OPT_NICE, OPT_NO_NEW_PRIVS,
-	OPT_OUTPUT,
+	OPT_OUTPUT, OPT_CGI, OPT_CGI_DIR, OPT_CGI_TIMEOUT, OPT_CGI_MAX,
 };
 
 static const struct option_def {
@@ -311,6 +311,8 @@ static const struct option_def {
 	{ 'e', "env", 1 }, { 'E', "clear-env", 0 }, { OPT_LIMIT, "limit", 1 },
 	{ OPT_UMASK, "umask", 1 }, { OPT_NICE, "nice", 1 },
 	{ OPT_NO_NEW_PRIVS, "no-new-privs", 0 }, { OPT_OUTPUT, "output", 1 },
+	{ OPT_CGI, "cgi", 0 }, { OPT_CGI_DIR, "cgi-dir", 1 },
+	{ OPT_CGI_TIMEOUT, "cgi-timeout", 1 }, { OPT_CGI_MAX, "cgi-max", 1 },
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -441,6 +443,15 @@ apply_option(struct spawn_opts *o, const struct option_def *d, char *v,
 	case OPT_NICE: NUM(-20, 19); o->nice_set = 1; o->nice_value = (int)n; break;
 	case OPT_NO_NEW_PRIVS: o->no_new_privs = 1; break;
 	case OPT_OUTPUT: o->output = v; break;
+	case OPT_CGI: o->cgi = 1; break;
+	case OPT_CGI_DIR:
+		if (*v == '\0')
+			why = "empty path";
+		o->cgi_dir = v;
+		o->cgi = 1;
+		break;
+	case OPT_CGI_TIMEOUT: NUM(1, 86400); o->cgi_timeout = (int)n; break;
+	case OPT_CGI_MAX: NUM(1, SPAWN_MAX_CHILDREN); o->cgi_max = (int)n; break;
 	}
 #undef NUM
 	if (why != NULL) {
@@ -464,6 +475,8 @@ init_opts(struct spawn_opts *o, char **envbuf)
 	o->fd = -1;
 	o->check_timeout = -1;
 	o->umask_mode = -1;
+	o->cgi_timeout = -1;
+	o->cgi_max = -1;
 	o->env = envbuf;
 	o->env[0] = NULL;
 }
@@ -575,10 +588,19 @@ spawn_check_conflicts(const struct spawn_opts *o)
 		return "-b does not apply to an inherited socket (--fd)";
 	if (o->bind_before_chroot && !o->chroot_dir)
 		return "-S needs -c";
+	if ((o->cgi_timeout >= 0 || o->cgi_max >= 0) && !o->cgi)
+		return "--cgi-timeout and --cgi-max need --cgi or --cgi-dir";
+	if (o->cgi && o->shell_command)
+		return "--cgi and -f are exclusive";
+	if (o->cgi && o->php_children >= 0)
+		return "--cgi and -C are exclusive: -C is for php-cgi's own workers";
+	if (o->cgi_dir && o->argc > 0)
+		return "--cgi-dir and a program are exclusive: SCRIPT_FILENAME names the script";
 	if (o->shell_command && o->argc > 0)
 		return "-f and a program are exclusive";
-	if (!o->shell_command && o->argc == 0)
-		return "no program given";
+	if (!o->shell_command && o->argc == 0 && !o->cgi_dir)
+		return o->cgi ? "no program given: --cgi needs one, or use --cgi-dir" :
+		    "no program given";
 	if (o->no_fork) {
 		if (o->children > 1)
 			return "-n starts one process: -F is not allowed";
@@ -620,6 +642,10 @@ spawn_apply_defaults(struct spawn_opts *o)
 		o->check_timeout = SPAWN_DEFAULT_CHECK_TIMEOUT;
 	if (o->address == NULL)
 		o->address = "0.0.0.0";
+	if (o->cgi_timeout < 0)
+		o->cgi_timeout = SPAWN_DEFAULT_CGI_TIMEOUT;
+	if (o->cgi_max < 0)
+		o->cgi_max = SPAWN_DEFAULT_CGI_MAX;
 }
 
 #ifndef SPAWN_NO_MAIN
@@ -715,6 +741,9 @@ struct run {
 	sigset_t handled;        /* signals spawn takes with sigwaitinfo */
 
 	int notify_fd;
+
+	struct cgi_config cgi;   /* --cgi: what the workers serve */
+	char cgi_dir[PATH_MAX];
 
 	struct slot *slots;
 	int nslots;
@@ -1391,6 +1420,20 @@ env_dropped(struct run *r, const char *entry)
 	return 0;
 }
 
+/* An -e entry as NAME=VALUE: as given, or NAME's entry in spawn's own. */
+static char *
+env_entry(char *spec)
+{
+	char *v;
+
+	if (strchr(spec, '=') != NULL)
+		return spec;
+	if ((v = getenv(spec)) == NULL)
+		return NULL;
+	/* getenv points just past "NAME=" in its entry. */
+	return v - strlen(spec) - 1;
+}
+
 static void
 build_env(struct run *r)
 {
@@ -1409,14 +1452,9 @@ build_env(struct run *r)
 		for (e = environ; *e; e++)
 			if (!env_dropped(r, *e))
 				r->envp[n++] = *e;
-	for (k = 0; k < r->o->nenv; k++) {
-		if (strchr(r->o->env[k], '=') != NULL) {
-			r->envp[n++] = r->o->env[k];
-		} else if ((v = getenv(r->o->env[k])) != NULL) {
-			/* getenv points just past "NAME=" in its entry. */
-			r->envp[n++] = v - strlen(r->o->env[k]) - 1;
-		}
-	}
+	for (k = 0; k < r->o->nenv; k++)
+		if ((v = env_entry(r->o->env[k])) != NULL)
+			r->envp[n++] = v;
 	if (r->o->php_children >= 0) {
 		snprintf(php, sizeof(php), "PHP_FCGI_CHILDREN=%d",
 		    r->o->php_children);
@@ -1486,6 +1524,56 @@ resolve_program(struct run *r)
 	die(r, r->o->no_fork ? SPAWN_EXIT_NOTFOUND : SPAWN_EXIT_FAIL);
 }
 
+/*
+ * --cgi: what the workers need, resolved once, here, after any chroot.
+ * Scripts get the request's params and what -e gives, nothing else of
+ * spawn's environment, and a PATH of their own unless -e sets one.
+ */
+static void
+setup_cgi(struct run *r)
+{
+	static char default_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	struct spawn_opts *o = r->o;
+	struct stat st;
+	char **e, *v;
+	int k, n = 0, path = 0;
+
+	if (o->cgi_dir) {
+		if (realpath(o->cgi_dir, r->cgi_dir) == NULL ||
+		    stat(r->cgi_dir, &st) < 0) {
+			say("cgi-dir %s: %s", o->cgi_dir, strerror(errno));
+			die(r, SPAWN_EXIT_FAIL);
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			say("cgi-dir %s: not a directory", o->cgi_dir);
+			die(r, SPAWN_EXIT_FAIL);
+		}
+		r->cgi.dir = r->cgi_dir;
+	} else {
+		resolve_program(r);
+		r->cgi.path = r->path;
+		r->cgi.argv = r->argv;
+	}
+	if ((e = calloc((size_t)o->nenv + 2, sizeof(char *))) == NULL) {
+		say("environment: %s", strerror(ENOMEM));
+		die(r, SPAWN_EXIT_FAIL);
+	}
+	for (k = 0; k < o->nenv; k++) {
+		if ((v = env_entry(o->env[k])) == NULL)
+			continue;
+		e[n++] = v;
+		path |= env_name_matches(v, "PATH");
+	}
+	if (!path)
+		e[n++] = default_path;
+	r->cgi.env = e;
+	r->cgi.timeout = o->cgi_timeout;
+	r->cgi.max = o->cgi_max;
+	r->cgi.drain_signal = o->stop_signal;
+	r->cgi.drain_ms = (long)o->stop_timeout * 1000;
+	r->cgi.allow = getenv("FCGI_WEB_SERVER_ADDRS");
+}
+
 /* What a child that failed before exec sends back through the pipe. */
 enum stage {
 	ST_SETSID = 1, ST_DUP, ST_RLIMIT, ST_UMASK, ST_NICE, ST_NNP,
@@ -1531,18 +1619,18 @@ describe_stage(struct run *r, char *buf, size_t len, const struct child_error *c
 }
 
 /*
- * Everything a process does between fork (or -n) and exec. Only
- * async-signal-safe calls: the parent may hold stdio or malloc locks.
- * Returns only on failure, with ce filled in.
+ * Everything a process does between fork (or -n) and exec, or before it
+ * becomes a CGI worker. Only async-signal-safe calls: the parent may hold
+ * stdio or malloc locks. Returns 0, or -1 with ce filled in.
  */
-static void
-prepare_and_exec(struct run *r, struct child_error *ce)
+static int
+prepare_child(struct run *r, struct child_error *ce)
 {
 	struct rlimit rl;
 	int i;
 
 #define FAIL(st, a) do { ce->stage = (st); ce->err = errno; ce->arg = (a); \
-	return; } while (0)
+	return -1; } while (0)
 
 	if (!r->o->no_fork && setsid() < 0)
 		FAIL(ST_SETSID, 0);
@@ -1585,12 +1673,70 @@ prepare_and_exec(struct run *r, struct child_error *ce)
 			FAIL(ST_REGAIN, 0);
 		}
 	}
+	return 0;
+#undef FAIL
+}
+
+/* Returns only on failure, with ce filled in. */
+static void
+prepare_and_exec(struct run *r, struct child_error *ce)
+{
+	if (prepare_child(r, ce) < 0)
+		return;
 	/* Start the program as a shell would have: what spawn inherited. */
 	sigaction(SIGCHLD, &r->orig_chld, NULL);
 	sigprocmask(SIG_SETMASK, &r->orig_mask, NULL);
 	execve(r->path, r->argv, r->envp);
-	FAIL(ST_EXEC, 0);
-#undef FAIL
+	ce->stage = ST_EXEC;
+	ce->err = errno;
+}
+
+/*
+ * A CGI worker keeps only fd 0 (the socket), 1 and 2: it never execs, so
+ * close-on-exec does not clean up for it.
+ */
+static void
+close_above_stderr(void)
+{
+	struct rlimit rl;
+	struct dirent *de;
+	DIR *d;
+	long fd, max;
+	int n, i, fds[256];
+
+	/* Read the list first: closing while readdir walks it is unsafe. */
+	while ((d = opendir("/proc/self/fd")) != NULL) {
+		n = 0;
+		while ((de = readdir(d)) != NULL && n < 256) {
+			fd = strtol(de->d_name, NULL, 10);
+			if (fd > 2 && fd != dirfd(d))
+				fds[n++] = (int)fd;
+		}
+		closedir(d);
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		if (n < 256)
+			return;
+	}
+	max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ?
+	    (long)rl.rlim_cur : 65536;
+	if (max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		close((int)fd);
+}
+
+/*
+ * A worker of --cgi: the same set-up as a child that execs, then the
+ * bridge instead of a program. Closing the error pipe by hand is the
+ * "exec happened" the parent waits for.
+ */
+static void __attribute__((noreturn))
+cgi_child(struct run *r, int errfd)
+{
+	close(errfd);
+	close_above_stderr();
+	_exit(cgi_worker(&r->cgi));
 }
 
 static void __attribute__((noreturn))
@@ -1599,7 +1745,10 @@ child_main(struct run *r, int slot, int errfd)
 	struct child_error ce;
 
 	memset(&ce, 0, sizeof(ce));
-	prepare_and_exec(r, &ce);
+	if (!r->o->cgi)
+		prepare_and_exec(r, &ce);
+	else if (prepare_child(r, &ce) == 0)
+		cgi_child(r, errfd);
 	ce.slot = slot;
 	/* A record this small is written atomically (PIPE_BUF). */
 	(void)!write(errfd, &ce, sizeof(ce));
@@ -2220,7 +2369,13 @@ exec_in_place(struct run *r)
 		r->out_dirfd = -1;
 	}
 	memset(&ce, 0, sizeof(ce));
-	prepare_and_exec(r, &ce);
+	if (!r->o->cgi) {
+		prepare_and_exec(r, &ce);
+	} else if (prepare_child(r, &ce) == 0) {
+		/* -n --cgi: spawn itself is the one worker. */
+		close_above_stderr();
+		exit(cgi_worker(&r->cgi));
+	}
 	describe_stage(r, why, sizeof(why), &ce);
 	say("%s", why);
 	die(r, ce.stage != ST_EXEC ? SPAWN_EXIT_FAIL :
@@ -2313,6 +2468,8 @@ static const char usage_text[] =
 "             [-d dir] [-c dir] [-u user] [-g group] [-P pidfile]\n"
 "             [-e name[=value]] [options] [--] program [arg ...]\n"
 "       spawn [options] -f command\n"
+"       spawn --cgi [options] [--] program [arg ...]\n"
+"       spawn --cgi-dir dir [options]\n"
 "       spawn --probe addr [--check-timeout ms]\n"
 "\n"
 "Socket:\n"
@@ -2356,6 +2513,14 @@ static const char usage_text[] =
 "      --stop-signal SIG     signal that stops a child (TERM)\n"
 "      --stop-timeout SECS   then SIGKILL after SECS (10; 0..86400)\n"
 "      --subreaper           reap orphaned descendants (Linux)\n"
+"CGI bridge (the workers run a CGI program once per request):\n"
+"      --cgi                 serve FastCGI in spawn's own workers and run\n"
+"                            program as a CGI/1.1 script for each request\n"
+"      --cgi-dir DIR         run the script SCRIPT_FILENAME names, if it is\n"
+"                            an executable file inside DIR (implies --cgi)\n"
+"      --cgi-timeout SECS    end a request with no progress for SECS\n"
+"                            (60; 1..86400)\n"
+"      --cgi-max N           scripts at once per worker (64; 1..4096)\n"
 "Other:\n"
 "      --probe ADDR          ask a running server for FCGI_GET_VALUES and exit\n"
 "  -v, --version             print the version and exit\n"
@@ -2495,7 +2660,10 @@ main(int argc, char **argv)
 	}
 #endif
 	build_env(&r);
-	resolve_program(&r);
+	if (o.cgi)
+		setup_cgi(&r);
+	else
+		resolve_program(&r);
 	if (o.no_fork)
 		exec_in_place(&r);
 	return start(&r);

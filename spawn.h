@@ -32,6 +32,8 @@ enum spawn_exit {
 #define SPAWN_DEFAULT_RETRIES 5
 #define SPAWN_DEFAULT_STOP_TIMEOUT 10  /* s */
 #define SPAWN_DEFAULT_CHECK_TIMEOUT 3000 /* ms */
+#define SPAWN_DEFAULT_CGI_TIMEOUT 60   /* s */
+#define SPAWN_DEFAULT_CGI_MAX 64       /* scripts at once per worker */
 
 struct spawn_limit {
 	int resource;   /* RLIMIT_* */
@@ -85,6 +87,11 @@ struct spawn_opts {
 	int no_new_privs;          /* --no-new-privs */
 	const char *output;        /* --output */
 
+	int cgi;                   /* --cgi (and --cgi-dir) */
+	const char *cgi_dir;       /* --cgi-dir */
+	int cgi_timeout;           /* --cgi-timeout, s, -1 when not given */
+	int cgi_max;               /* --cgi-max, -1 when not given */
+
 	int nother;                /* options other than --probe/--check-timeout */
 
 	char **argv;               /* the program and its arguments */
@@ -128,5 +135,45 @@ const char *spawn_parse_inet(const char *addr, int port,
     struct sockaddr_storage *ss, socklen_t *len);
 const char *spawn_parse_target(const char *s, struct sockaddr_storage *ss,
     socklen_t *len);
+
+/*
+ * The CGI bridge (cgi.c). spawn.c fills a cgi_config in a worker after
+ * the privilege drop; cgi_worker serves fd 0 until drained and returns the
+ * worker's exit code.
+ */
+struct cgi_config {
+	const char *path;          /* --cgi: the program; NULL with --cgi-dir */
+	char **argv;               /* its arguments, argv[0] included */
+	const char *dir;           /* --cgi-dir, resolved, no trailing slash */
+	char **env;                /* what -e gives, NAME=VALUE, NULL-terminated */
+	int timeout;               /* --cgi-timeout, s */
+	int max;                   /* --cgi-max */
+	int drain_signal;          /* --stop-signal: finish, then exit */
+	long drain_ms;             /* --stop-timeout, ms */
+	const char *allow;         /* FCGI_WEB_SERVER_ADDRS, or NULL */
+};
+
+int cgi_worker(const struct cgi_config *c);
+
+/* Limits of the bridge, documented in spawn.1. */
+#define CGI_PARAMS_MAX (128 * 1024)   /* name-value bytes per request */
+#define CGI_HEADER_MAX (16 * 1024)    /* the script's header block */
+#define CGI_HOLD_MAX (64 * 1024)      /* output held until the body is in */
+#define CGI_KILL_GRACE_MS 1000        /* SIGTERM, then SIGKILL */
+
+/* A param that may reach a script's environment (not HTTP_PROXY, LD_*...). */
+int cgi_param_allowed(const char *name, size_t len);
+/*
+ * The end of a CGI header block in buf[0..len): returns the length of the
+ * block with its blank line, 0 when more bytes are needed, -1 when len
+ * already passed max without one.
+ */
+long cgi_header_end(const char *buf, size_t len, size_t max);
+/*
+ * Checks a complete header block (RFC 3875 section 6) and rewrites a
+ * non-parsed-header first line ("HTTP/1.1 200 OK") to "Status: 200 OK" in
+ * place; *outlen is the block's new length. NULL when valid, else why not.
+ */
+const char *cgi_check_header(char *buf, size_t len, size_t *outlen);
 
 #endif
