@@ -403,13 +403,17 @@ code=$(req "$GURL/cgi-bin/echo.sh/extra/path")
 expect_eq "cgi-bin echo.sh/extra/path: HTTP 200" 200 "$code"
 expect_eq "cgi-bin echo.sh/extra/path: PATH_INFO" /extra/path "$(hdr X-Path-Info)"
 # The script writes its header before it reads, and its output keeps
-# pace with its input: a body smaller than what the bridge holds back,
-# then one far larger.
+# pace with its input: the bridge holds that output until the body is in,
+# up to CGI_HOLD_MAX (64 KiB), so a 48 KB echo works behind nginx. Past
+# the hold nginx itself drops the rest of a body once it has the response
+# header (it closes the body's temporary file), so a larger body goes
+# through a script that reads it before it answers (?slurp), as
+# git-http-backend does with a pack.
 head -c 48000 "$T/body" >"$T/small"
 code=$(req --data-binary "@$T/small" "$GURL/cgi-bin/echo.sh?post=1")
 expect_eq "cgi-bin echo.sh POST 48 KB: HTTP 200" 200 "$code"
 expect_eq "cgi-bin echo.sh POST 48 KB: the body echoed whole" "$(cksum <"$T/small")" "$(cksum <"$T/page")"
-code=$(req --data-binary "@$T/body" -H 'Content-Type: application/octet-stream' "$GURL/cgi-bin/echo.sh?post=2")
+code=$(req --data-binary "@$T/body" -H 'Content-Type: application/octet-stream' "$GURL/cgi-bin/echo.sh?slurp")
 expect_eq "cgi-bin echo.sh POST 300 KB: HTTP 200" 200 "$code"
 expect_eq "cgi-bin echo.sh POST 300 KB: CONTENT_LENGTH" 300000 "$(hdr X-Length)"
 expect_eq "cgi-bin echo.sh POST 300 KB: the body echoed whole" "$BODYSUM" "$(cksum <"$T/page")"
