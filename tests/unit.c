@@ -185,6 +185,100 @@ test_fcgi(void)
 	ok(names == 3 && off == len, "get-values asks three names with empty values");
 }
 
+static void
+test_fcgi_records(void)
+{
+	unsigned char buf[64], body[5] = { 'h', 'e', 'l', 'l', 'o' };
+	struct fcgi_header h;
+	size_t len, nl = 0, vl = 0;
+
+	ok(fcgi_padding(0) == 0 && fcgi_padding(1) == 7 && fcgi_padding(8) == 0 &&
+	    fcgi_padding(13) == 3, "fcgi padding to a multiple of 8");
+	len = fcgi_record(buf, sizeof(buf), FCGI_STDOUT, 3, body, 5);
+	fcgi_decode_header(buf, &h);
+	ok(len == 16 && h.content_length == 5 && h.padding_length == 3 &&
+	    h.request_id == 3 && memcmp(buf + 8, "hello", 5) == 0 &&
+	    buf[13] == 0 && buf[15] == 0, "fcgi record padded with zeros");
+	ok(fcgi_record(buf, 15, FCGI_STDOUT, 3, body, 5) == 0,
+	    "fcgi record refused when the buffer is short");
+	len = fcgi_end_request(buf, 7, 137, FCGI_REQUEST_COMPLETE);
+	fcgi_decode_header(buf, &h);
+	ok(len == 16 && h.type == FCGI_END_REQUEST && h.content_length == 8 &&
+	    buf[11] == 137 && buf[12] == 0, "fcgi END_REQUEST carries appStatus");
+	buf[0] = 0x80; buf[1] = 0; buf[2] = 0; buf[3] = 5;
+	ok(fcgi_pair_lengths(buf, 4, &nl, &vl) == 0,
+	    "fcgi pair lengths need both lengths");
+	buf[4] = 0xff; buf[5] = 0xff; buf[6] = 0xff; buf[7] = 0xff;
+	ok(fcgi_pair_lengths(buf, 8, &nl, &vl) == 8 && nl == 5 &&
+	    vl == 0x7fffffff, "fcgi pair lengths read a huge claim before its bytes");
+}
+
+static void
+test_cgi(void)
+{
+	char b[256];
+	size_t n;
+
+	ok(cgi_param_allowed("REQUEST_METHOD", 14), "cgi: REQUEST_METHOD passes");
+	ok(cgi_param_allowed("HTTP_HOST", 9), "cgi: HTTP_HOST passes");
+	ok(cgi_param_allowed("GIT_PROJECT_ROOT", 16), "cgi: GIT_PROJECT_ROOT passes");
+	ok(!cgi_param_allowed("HTTP_PROXY", 10), "cgi: HTTP_PROXY dropped (httpoxy)");
+	ok(!cgi_param_allowed("LD_PRELOAD", 10), "cgi: LD_PRELOAD dropped");
+	ok(!cgi_param_allowed("LD_LIBRARY_PATH", 15), "cgi: LD_LIBRARY_PATH dropped");
+	ok(!cgi_param_allowed("BASH_ENV", 8), "cgi: BASH_ENV dropped");
+	ok(!cgi_param_allowed("BASH_FUNC_x%%", 13), "cgi: BASH_FUNC_ dropped");
+	ok(!cgi_param_allowed("PATH", 4), "cgi: PATH dropped");
+	ok(!cgi_param_allowed("IFS", 3), "cgi: IFS dropped");
+	ok(cgi_param_allowed("PATHX", 5) && cgi_param_allowed("HTTP_PROXYX", 11),
+	    "cgi: only whole names are dropped");
+	ok(!cgi_param_allowed("", 0), "cgi: empty name dropped");
+	ok(!cgi_param_allowed("A=B", 3), "cgi: a name with = dropped");
+	ok(!cgi_param_allowed("A\0B", 3), "cgi: a name with NUL dropped");
+
+	ok(cgi_header_end("Content-Type: a\n\nbody", 21, 100) == 17,
+	    "cgi header end after LF LF");
+	ok(cgi_header_end("Content-Type: a\r\n\r\nbody", 23, 100) == 19,
+	    "cgi header end after CRLF CRLF");
+	ok(cgi_header_end("Content-Type: a\r\n", 17, 100) == 0,
+	    "cgi header end: more needed");
+	ok(cgi_header_end("Content-Type: a\r\n\r", 18, 100) == 0,
+	    "cgi header end: more needed after CR");
+	ok(cgi_header_end("Content-Type: aaaa", 18, 18) == -1,
+	    "cgi header end: over the limit");
+	ok(cgi_header_end("\nbody", 5, 100) == 1, "cgi header end: empty block");
+
+	strcpy(b, "Content-Type: text/plain\r\n\r\n");
+	ok(cgi_check_header(b, strlen(b), &n) == NULL && n == strlen(b),
+	    "cgi header: Content-Type");
+	strcpy(b, "Location: /x\n\n");
+	ok(cgi_check_header(b, strlen(b), &n) == NULL, "cgi header: Location");
+	strcpy(b, "status: 404 Not Found\n\n");
+	ok(cgi_check_header(b, strlen(b), &n) == NULL, "cgi header: status, any case");
+	strcpy(b, "X-Foo: 1\n\n");
+	ok(streq(cgi_check_header(b, strlen(b), &n),
+	    "no Content-Type, Location or Status header"), "cgi header: none of the three");
+	strcpy(b, "just text\n\n");
+	ok(streq(cgi_check_header(b, strlen(b), &n), "malformed header line"),
+	    "cgi header: a line without a colon");
+	strcpy(b, "Status: abc\n\n");
+	ok(streq(cgi_check_header(b, strlen(b), &n), "malformed Status header"),
+	    "cgi header: a Status without a code");
+	strcpy(b, "HTTP/1.1 200 OK\r\nContent-Type: x\r\n\r\n");
+	ok(cgi_check_header(b, strlen(b), &n) == NULL && n == strlen(b) - 1 &&
+	    strncmp(b, "Status: 200 OK\r\nContent-Type: x\r\n\r\n", n) == 0,
+	    "cgi header: NPH status line becomes Status");
+	strcpy(b, "HTTP/1.0 404 Not Found\n\n");
+	ok(cgi_check_header(b, strlen(b), &n) == NULL &&
+	    strncmp(b, "Status: 404 Not Found\n\n", n) == 0,
+	    "cgi header: NPH status alone is enough");
+	strcpy(b, "HTTP/1.1\n\n");
+	ok(cgi_check_header(b, strlen(b), &n) != NULL, "cgi header: NPH without a code");
+	strcpy(b, "\n");
+	ok(cgi_check_header(b, strlen(b), &n) != NULL, "cgi header: empty block");
+	strcpy(b, "Bad Name: 1\nContent-Type: x\n\n");
+	ok(cgi_check_header(b, strlen(b), &n) != NULL, "cgi header: space in a name");
+}
+
 static int
 streq0(const char *a, const char *b)
 {
@@ -369,6 +463,8 @@ main(void)
 	test_exit_codes();
 	test_addresses();
 	test_fcgi();
+	test_fcgi_records();
+	test_cgi();
 	test_args();
 	test_long_forms();
 	test_conflicts();
