@@ -37,6 +37,12 @@ tests/fcgiclient: tests/fcgiclient.c $(TOOL_SRC) tests/tool.h $(HDR)
 	$(CC) $(ALL_CFLAGS) -DSPAWN_NO_MAIN -I. $(LDFLAGS) -o $@ \
 		tests/fcgiclient.c $(TOOL_SRC)
 
+# A statically linked spawn, against musl where musl-gcc is installed
+# (glibc's static getpwnam needs its shared NSS modules at run time).
+static: $(SRC) $(HDR)
+	cc=$(CC); if command -v musl-gcc >/dev/null 2>&1; then cc=musl-gcc; fi; \
+	$$cc $(ALL_CFLAGS) -static $(LDFLAGS) -o spawn $(SRC)
+
 tools: spawn $(TOOLS)
 
 check: tools
@@ -61,4 +67,4 @@ uninstall:
 clean:
 	rm -f spawn $(TOOLS)
 
-.PHONY: all tools check bench demo install uninstall clean
+.PHONY: all static tools check bench demo install uninstall clean
