@@ -202,6 +202,7 @@ struct proc {
 struct conn {
 	int fd;
 	long long last;       /* last progress in either direction */
+	long long since;      /* accepted, or its last request ended */
 	int closing;          /* close once the output is flushed */
 
 	unsigned char ibuf[IBUF];
@@ -219,7 +220,8 @@ struct conn {
 	/* The request. */
 	enum req_state st;
 	int id, keep;
-	int in_open;          /* its STDIN stream has not ended yet */
+	int in_open;          /* the STDIN stream of in_id has not ended yet */
+	int in_id;
 	unsigned char *params;
 	size_t plen, pcap, pscan;
 	int proc;             /* index into procs, -1 when none */
@@ -468,6 +470,8 @@ request_reset(struct conn *c)
 	c->body = c->discard = c->sent_err = c->exited = c->status = 0;
 	c->linger_at = 0;
 	c->pid = 0;
+	c->blocked = 0;
+	c->since = mono_ms();
 	c->script[0] = '\0';
 	if (c->proc >= 0) {
 		procs[c->proc].c = NULL;
@@ -987,6 +991,7 @@ begin_request(struct conn *c)
 	}
 	c->st = R_PARAMS;
 	c->in_open = 1;
+	c->in_id = id;
 }
 
 /*
@@ -1055,6 +1060,7 @@ record_done(struct conn *c)
 		if (!mine)
 			break;
 		c->in_open = 0;
+		c->last = mono_ms();
 		if (c->st == R_RUNNING && c->proc >= 0) {
 			kill_group(&procs[c->proc]);
 			close_fd(&c->in_fd);
@@ -1069,10 +1075,16 @@ record_done(struct conn *c)
 			params_done(c);
 		break;
 	case FCGI_STDIN:
-		if (mine && c->h.content_length == 0 && c->in_open) {
+		/*
+		 * The body's end, even after its request ended early (a script
+		 * that answered without reading): until then the output is held
+		 * and the rest of the body read and dropped.
+		 */
+		if (c->h.request_id == c->in_id && c->h.content_length == 0 &&
+		    c->in_open) {
 			c->in_open = 0;
 			close_fd(&c->in_fd);
-			if (c->st == R_ANSWERED)
+			if (mine && c->st == R_ANSWERED)
 				request_end(c, 0, FCGI_REQUEST_COMPLETE);
 		}
 		break;
@@ -1269,7 +1281,7 @@ accept_conns(void)
 		c->fd = fd;
 		c->proc = -1;
 		c->in_fd = c->out_fd = c->err_fd = -1;
-		c->last = mono_ms();
+		c->last = c->since = mono_ms();
 		nconns++;
 		open_fds++;
 	}
@@ -1382,7 +1394,7 @@ deadlines(long long now)
 {
 	long long next = -1, t, tmo = (long long)cfg->timeout * 1000;
 	struct conn *c;
-	int i;
+	int i, head;
 
 #define SOONER(x) do { if (next < 0 || (x) < next) next = (x); } while (0)
 	for (i = 0; i < cfg->max; i++) {
@@ -1410,16 +1422,35 @@ deadlines(long long now)
 			}
 			SOONER(c->linger_at);
 		}
-		t = c->last + tmo;
-		if (now >= t) {
-			if (c->st != R_NONE)
-				log_line("%s: no progress for %d s; request ended",
-				    c->script[0] ? c->script : "request",
-				    cfg->timeout);
-			conn_close(c);
+		/*
+		 * The request's head (BEGIN_REQUEST and all of PARAMS) must come
+		 * within the timeout, however it trickles in; so must the next
+		 * request on an idle connection. After that, the timeout counts
+		 * from the last progress in either direction.
+		 */
+		head = c->st == R_NONE || c->st == R_PARAMS;
+		t = head ? c->since + tmo : c->last + tmo;
+		if (now < t) {
+			SOONER(t);
 			continue;
 		}
-		SOONER(t);
+		if (c->st != R_NONE)
+			log_line("%s: %s for %d s; request ended", c->script[0] ?
+			    c->script : "request", head ? "request head incomplete" :
+			    "no progress", cfg->timeout);
+		/* The script stalled, not the client: it still gets an answer. */
+		if (c->st == R_RUNNING && !c->in_open && c->olen == c->ooff &&
+		    procs[c->proc].kill_at == 0) {
+			kill_group(&procs[c->proc]);
+			close_fd(&c->in_fd);
+			if (!c->body && !c->discard)
+				respond(c, "504 Gateway Timeout");
+			c->discard = 1;
+			c->last = now;
+			SOONER(now + tmo);
+			continue;
+		}
+		conn_close(c);
 	}
 	if (draining) {
 		if (now >= drain_deadline) {
@@ -1447,8 +1478,8 @@ conn_events(const struct conn *c)
 
 	if (c->olen > c->ooff && !held(c))
 		ev |= POLLOUT;
-	if (!c->closing && c->ilen - c->ioff < IBUF && c->st != R_QUEUED &&
-	    !c->blocked)
+	if ((!c->closing || (c->closing == 1 && c->in_open)) &&
+	    c->ilen - c->ioff < IBUF && c->st != R_QUEUED && !c->blocked)
 		ev |= POLLIN;
 	return ev;
 }
@@ -1528,6 +1559,16 @@ cgi_worker(const struct cgi_config *c)
 		for (k = conns; k != NULL; k = k->next) {
 			if (k->fd < 0)
 				continue;
+			/* Bytes left behind when the request they waited for ended. */
+			if (k->ilen > k->ioff && !k->blocked && k->st != R_QUEUED) {
+				parse_input(k);
+				if (k->fd < 0)
+					continue;
+				if (k->olen > k->ooff && !held(k))
+					write_conn(k);
+				if (k->fd < 0)
+					continue;
+			}
 			pfd[n].fd = k->fd;
 			pfd[n].events = conn_events(k);
 			who[n] = k;
