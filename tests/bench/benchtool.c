@@ -23,6 +23,17 @@
  *                                     to have N children again
  *   benchtool stop PID SIG MS         send SIG to PID and wait for it to die;
  *                                     after MS, SIGKILL it and its children
+ *   benchtool cgiload SOCK CONNS MS SCRIPT [BODY [MAX [QUERY]]]
+ *                                     keep CONNS FastCGI RESPONDER requests
+ *                                     in flight at the unix socket SOCK for
+ *                                     MS milliseconds (or until MAX have
+ *                                     started and ended), each on a new
+ *                                     connection, with SCRIPT as
+ *                                     SCRIPT_FILENAME, QUERY as QUERY_STRING
+ *                                     and a body of BODY zero bytes; print
+ *                                     requests=N failed=N ms=N rps=N
+ *                                     out_bytes=N body=FIRST-LINE (of the
+ *                                     last good response's body)
  *
  * It only ever signals processes that it started itself or that are
  * children of a PID the caller started (checked in /proc before each kill).
@@ -31,14 +42,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "fcgi.h"
 
 #define MAXPROCS 8192
 
@@ -379,11 +396,487 @@ cmd_stop(pid_t pid, int sig, long ms)
 	return 0;
 }
 
+/*
+ * cgiload: the FastCGI load generator of part 5 (the CGI bridge). Every
+ * connection sits in one poll loop and each request is written and read
+ * at the same time, so that a server that answers before it has read the
+ * whole body, or streams a large response, never stalls the client.
+ * Records are built and parsed with the product's own fcgi.c.
+ */
+
+#define CHUNK 32768		/* request body bytes per STDIN record */
+#define HEAD_MAX 4096		/* response bytes kept to check the header */
+#define MAX_CONNS 1024
+#define NREASONS 8
+#define REQUEST_ID 1
+
+enum conn_state { C_IDLE, C_WAIT, C_BUSY };
+
+struct load {
+	struct sockaddr_un sun;
+	unsigned char prefix[8192];	/* BEGIN_REQUEST and PARAMS */
+	size_t prefix_len;
+	unsigned char chunk[FCGI_HEADER_LEN + CHUNK];
+	unsigned char tail[FCGI_HEADER_LEN + CHUNK + 8];
+	size_t tail_len;
+	unsigned char stdin_end[FCGI_HEADER_LEN];
+	long long body, max, started, ok, failed, out_bytes;
+	char last_body[80], first[160];
+	const char *reason[NREASONS];
+	long long nreason[NREASONS];
+};
+
+struct conn {
+	enum conn_state state;
+	int fd;
+	long long retry_at;
+	const unsigned char *out;	/* the piece being written */
+	size_t out_len, out_off;
+	long long body_left;
+	int stdin_ended;
+	unsigned char hdr[FCGI_HEADER_LEN];	/* the record being read */
+	size_t hdr_have, content_left, pad_left;
+	struct fcgi_header h;
+	unsigned char end[8];
+	size_t end_have;
+	unsigned char head[HEAD_MAX];	/* the start of STDOUT */
+	size_t head_len;
+	long long out_bytes;
+};
+
+static void
+add_pair(unsigned char *buf, size_t cap, size_t *len, const char *name,
+    const char *value)
+{
+	*len += fcgi_encode_pair(buf + *len, cap - *len, name, strlen(name),
+	    value, strlen(value));
+}
+
+/* The bytes every request sends, built once. */
+static int
+build_request(struct load *l, const char *script, const char *query)
+{
+	static const unsigned char zeros[CHUNK];
+	unsigned char params[4096], begin[8] = { 0, FCGI_RESPONDER, 0 };
+	char docroot[1024], clen[32], *slash;
+	size_t plen = 0, n;
+
+	snprintf(docroot, sizeof docroot, "%s", script);
+	if ((slash = strrchr(docroot, '/')) != NULL)
+		*slash = '\0';
+	snprintf(clen, sizeof clen, "%lld", l->body);
+	add_pair(params, sizeof params, &plen, "GATEWAY_INTERFACE", "CGI/1.1");
+	add_pair(params, sizeof params, &plen, "SERVER_SOFTWARE", "benchtool");
+	add_pair(params, sizeof params, &plen, "SERVER_PROTOCOL", "HTTP/1.1");
+	add_pair(params, sizeof params, &plen, "SERVER_NAME", "localhost");
+	add_pair(params, sizeof params, &plen, "SERVER_PORT", "80");
+	add_pair(params, sizeof params, &plen, "REMOTE_ADDR", "127.0.0.1");
+	add_pair(params, sizeof params, &plen, "REMOTE_PORT", "40000");
+	add_pair(params, sizeof params, &plen, "REQUEST_METHOD",
+	    l->body > 0 ? "POST" : "GET");
+	add_pair(params, sizeof params, &plen, "REQUEST_URI", "/bench");
+	add_pair(params, sizeof params, &plen, "SCRIPT_NAME", "/bench");
+	add_pair(params, sizeof params, &plen, "QUERY_STRING", query);
+	add_pair(params, sizeof params, &plen, "DOCUMENT_ROOT", docroot);
+	add_pair(params, sizeof params, &plen, "SCRIPT_FILENAME", script);
+	if (l->body > 0) {
+		add_pair(params, sizeof params, &plen, "CONTENT_LENGTH", clen);
+		add_pair(params, sizeof params, &plen, "CONTENT_TYPE",
+		    "application/octet-stream");
+	}
+	n = fcgi_record(l->prefix, sizeof l->prefix, FCGI_BEGIN_REQUEST,
+	    REQUEST_ID, begin, sizeof begin);
+	n += fcgi_record(l->prefix + n, sizeof l->prefix - n, FCGI_PARAMS,
+	    REQUEST_ID, params, plen);
+	n += fcgi_record(l->prefix + n, sizeof l->prefix - n, FCGI_PARAMS,
+	    REQUEST_ID, NULL, 0);
+	fcgi_record(l->stdin_end, sizeof l->stdin_end, FCGI_STDIN, REQUEST_ID,
+	    NULL, 0);
+	/* Without a body, the whole request goes out in one write. */
+	if (l->body == 0)
+		n += fcgi_record(l->prefix + n, sizeof l->prefix - n,
+		    FCGI_STDIN, REQUEST_ID, NULL, 0);
+	l->prefix_len = n;
+	/* The body: whole CHUNKs, then what is left, if anything. */
+	fcgi_record(l->chunk, sizeof l->chunk, FCGI_STDIN, REQUEST_ID, zeros,
+	    CHUNK);
+	l->tail_len = fcgi_record(l->tail, sizeof l->tail, FCGI_STDIN,
+	    REQUEST_ID, zeros, (size_t)(l->body % CHUNK));
+	return plen > 0 && l->prefix_len > 3 * FCGI_HEADER_LEN ? 0 : -1;
+}
+
+static void
+fail(struct load *l, const char *reason, const char *detail)
+{
+	int i;
+
+	l->failed++;
+	if (l->first[0] == '\0')
+		snprintf(l->first, sizeof l->first, "%s%s%s", reason,
+		    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+	for (i = 0; i < NREASONS; i++) {
+		if (l->reason[i] == NULL)
+			l->reason[i] = reason;
+		if (strcmp(l->reason[i], reason) == 0) {
+			l->nreason[i]++;
+			return;
+		}
+	}
+}
+
+/* The next piece of the request to write, or none. */
+static void
+next_out(struct load *l, struct conn *c)
+{
+	c->out_off = 0;
+	if (c->body_left >= CHUNK) {
+		c->out = l->chunk;
+		c->out_len = sizeof l->chunk;
+		c->body_left -= CHUNK;
+	} else if (c->body_left > 0) {
+		c->out = l->tail;
+		c->out_len = l->tail_len;
+		c->body_left = 0;
+	} else if (!c->stdin_ended) {
+		c->out = l->stdin_end;
+		c->out_len = sizeof l->stdin_end;
+		c->stdin_ended = 1;
+	} else {
+		c->out = NULL;
+		c->out_len = 0;
+	}
+}
+
+static void
+start_request(struct load *l, struct conn *c, long long now)
+{
+	int fd;
+
+	c->state = C_IDLE;
+	if (l->max > 0 && l->started >= l->max)
+		return;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		fail(l, "socket", strerror(errno));
+		c->state = C_WAIT;
+		c->retry_at = now + 1000000;
+		return;
+	}
+	if (connect(fd, (struct sockaddr *)&l->sun, sizeof l->sun) == -1) {
+		/*
+		 * A full backlog refuses a non-blocking unix connect with
+		 * EAGAIN: the server is busy, which is no failure. Either
+		 * way, try again a little later instead of spinning.
+		 */
+		if (errno != EAGAIN)
+			fail(l, "connect", strerror(errno));
+		close(fd);
+		c->state = C_WAIT;
+		c->retry_at = now + 1000000;
+		return;
+	}
+	l->started++;
+	memset(c, 0, sizeof *c);
+	c->state = C_BUSY;
+	c->fd = fd;
+	c->out = l->prefix;
+	c->out_len = l->prefix_len;
+	c->body_left = l->body;
+	c->stdin_ended = l->body == 0;
+}
+
+/*
+ * Whether STDOUT began with a CGI header block: "Name: value" lines up to
+ * an empty one, and a Status line, if any, of 2xx. On success the first
+ * body line is kept in l->last_body.
+ */
+static const char *
+check_head(struct load *l, struct conn *c, char *detail, size_t dlen)
+{
+	const char *p = (const char *)c->head, *end = p + c->head_len, *nl;
+	const char *colon;
+	size_t len;
+	int first = 1;
+
+	if (c->head_len == 0)
+		return "empty STDOUT";
+	for (;; first = 0) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return "no end of the header block in STDOUT";
+		len = (size_t)(nl - p);
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
+		if (len == 0)
+			break;
+		colon = memchr(p, ':', len);
+		if (colon == NULL || colon == p) {
+			snprintf(detail, dlen, "%.*s", (int)(len < 60 ? len : 60),
+			    p);
+			return first ? "STDOUT does not begin with a header" :
+			    "a line in the header block is no header";
+		}
+		if ((size_t)(colon - p) == 6 && strncasecmp(p, "Status", 6) == 0) {
+			for (colon++; colon < p + len && *colon == ' '; colon++)
+				;
+			if (colon == p + len || *colon != '2') {
+				snprintf(detail, dlen, "%.*s",
+				    (int)(len < 60 ? len : 60), p);
+				return "Status other than 2xx";
+			}
+		}
+		p = nl + 1;
+	}
+	p = nl + 1;
+	nl = memchr(p, '\n', (size_t)(end - p));
+	len = (size_t)((nl != NULL ? nl : end) - p);
+	snprintf(l->last_body, sizeof l->last_body, "%.*s",
+	    (int)(len < sizeof l->last_body - 1 ? len :
+	    sizeof l->last_body - 1), p);
+	return NULL;
+}
+
+/* The request on c is over: counts it and closes the connection. */
+static void
+finish(struct load *l, struct conn *c, const char *why, const char *detail)
+{
+	char buf[96];
+	unsigned long app;
+
+	if (why == NULL) {
+		app = (unsigned long)c->end[0] << 24 | (unsigned long)c->end[1] << 16 |
+		    (unsigned long)c->end[2] << 8 | c->end[3];
+		buf[0] = '\0';
+		if (c->end[4] != FCGI_REQUEST_COMPLETE) {
+			snprintf(buf, sizeof buf, "%d", c->end[4]);
+			why = "END_REQUEST with a protocolStatus other than 0";
+		} else if ((why = check_head(l, c, buf, sizeof buf)) == NULL &&
+		    app != 0) {
+			snprintf(buf, sizeof buf, "%lu", app);
+			why = "END_REQUEST with an appStatus other than 0";
+		}
+		detail = buf[0] != '\0' ? buf : NULL;
+	}
+	if (why == NULL) {
+		l->ok++;
+		l->out_bytes += c->out_bytes;
+	} else
+		fail(l, why, detail);
+	close(c->fd);
+	c->fd = -1;
+	c->state = C_IDLE;
+}
+
+/*
+ * Feeds n bytes read from the server into c's record parser; sets *done
+ * once END_REQUEST is complete. Returns NULL, or why the stream is bad.
+ */
+static const char *
+feed(struct conn *c, const unsigned char *p, size_t n, int *done)
+{
+	size_t take;
+
+	for (;;) {
+		if (c->hdr_have == FCGI_HEADER_LEN && c->content_left == 0 &&
+		    c->pad_left == 0) {
+			if (c->h.type == FCGI_END_REQUEST) {
+				*done = 1;
+				return NULL;
+			}
+			c->hdr_have = 0;
+		}
+		if (n == 0)
+			return NULL;
+		if (c->hdr_have < FCGI_HEADER_LEN) {
+			take = FCGI_HEADER_LEN - c->hdr_have;
+			take = take < n ? take : n;
+			memcpy(c->hdr + c->hdr_have, p, take);
+			c->hdr_have += take;
+			p += take;
+			n -= take;
+			if (c->hdr_have < FCGI_HEADER_LEN)
+				continue;
+			if (fcgi_decode_header(c->hdr, &c->h) == -1)
+				return "a record with a version other than 1";
+			if (c->h.request_id != REQUEST_ID)
+				return "a record for another request id";
+			if (c->h.type == FCGI_END_REQUEST &&
+			    c->h.content_length != 8)
+				return "an END_REQUEST record not 8 bytes long";
+			if (c->h.type != FCGI_STDOUT && c->h.type != FCGI_STDERR &&
+			    c->h.type != FCGI_END_REQUEST)
+				return "a record of an unexpected type";
+			c->content_left = (size_t)c->h.content_length;
+			c->pad_left = (size_t)c->h.padding_length;
+			continue;
+		}
+		if (c->content_left > 0) {
+			take = c->content_left < n ? c->content_left : n;
+			if (c->h.type == FCGI_STDOUT) {
+				c->out_bytes += (long long)take;
+				if (c->head_len < HEAD_MAX) {
+					size_t k = HEAD_MAX - c->head_len;
+
+					k = k < take ? k : take;
+					memcpy(c->head + c->head_len, p, k);
+					c->head_len += k;
+				}
+			} else if (c->h.type == FCGI_END_REQUEST) {
+				memcpy(c->end + c->end_have, p, take);
+				c->end_have += take;
+			}
+			c->content_left -= take;
+		} else {
+			take = c->pad_left < n ? c->pad_left : n;
+			c->pad_left -= take;
+		}
+		p += take;
+		n -= take;
+	}
+}
+
+/* Moves the request on c along as far as it goes without blocking. */
+static void
+step(struct load *l, struct conn *c, short revents)
+{
+	static unsigned char buf[65536];
+	const char *why;
+	ssize_t n;
+	int done = 0;
+
+	while (c->out != NULL && (revents & POLLOUT)) {
+		n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+		    MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n == -1) {
+			/*
+			 * The server may close after answering without
+			 * reading the whole body; what it sent decides.
+			 */
+			c->out = NULL;
+			break;
+		}
+		c->out_off += (size_t)n;
+		if (c->out_off == c->out_len)
+			next_out(l, c);
+	}
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	for (;;) {
+		n = recv(c->fd, buf, sizeof buf, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n == -1) {
+			finish(l, c, "recv", strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			finish(l, c, "connection closed before END_REQUEST",
+			    NULL);
+			return;
+		}
+		if ((why = feed(c, buf, (size_t)n, &done)) != NULL) {
+			finish(l, c, why, NULL);
+			return;
+		}
+		if (done) {
+			finish(l, c, NULL, NULL);
+			return;
+		}
+		if ((size_t)n < sizeof buf)
+			return;
+	}
+}
+
+static int
+cmd_cgiload(const char *path, int nconns, long long ms, const char *script,
+    long long body, long long max, const char *query)
+{
+	static struct conn conns[MAX_CONNS];
+	static struct pollfd pfd[MAX_CONNS];
+	static struct load l;
+	static int which[MAX_CONNS];
+	long long t0, now, deadline, wake, elapsed;
+	int i, n, busy, timeout;
+
+	if (nconns < 1 || nconns > MAX_CONNS || ms < 1 || body < 0 ||
+	    max < 0 || strlen(path) >= sizeof l.sun.sun_path) {
+		fprintf(stderr, "benchtool: cgiload: bad arguments\n");
+		return 2;
+	}
+	l.sun.sun_family = AF_UNIX;
+	strcpy(l.sun.sun_path, path);
+	l.body = body;
+	l.max = max;
+	if (build_request(&l, script, query) == -1) {
+		fprintf(stderr, "benchtool: cgiload: cannot build the request\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	t0 = now = now_ns();
+	deadline = t0 + ms * 1000000LL;
+	for (i = 0; i < nconns; i++)
+		start_request(&l, &conns[i], now);
+	while ((now = now_ns()) < deadline) {
+		wake = deadline;
+		for (i = n = busy = 0; i < nconns; i++) {
+			if (conns[i].state == C_WAIT && conns[i].retry_at <= now)
+				start_request(&l, &conns[i], now);
+			if (conns[i].state == C_WAIT) {
+				busy++;
+				if (conns[i].retry_at < wake)
+					wake = conns[i].retry_at;
+			}
+			if (conns[i].state != C_BUSY)
+				continue;
+			busy++;
+			pfd[n].fd = conns[i].fd;
+			pfd[n].events = POLLIN | (conns[i].out != NULL ?
+			    POLLOUT : 0);
+			which[n++] = i;
+		}
+		if (busy == 0)
+			break;
+		timeout = (int)((wake - now + 999999) / 1000000);
+		if (poll(pfd, (nfds_t)n, timeout) == -1 && errno != EINTR) {
+			perror("benchtool: cgiload: poll");
+			return 2;
+		}
+		now = now_ns();
+		for (i = 0; i < n; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			step(&l, &conns[which[i]], pfd[i].revents);
+			/* Only what ends inside the window counts. */
+			if (conns[which[i]].state == C_IDLE && now < deadline)
+				start_request(&l, &conns[which[i]], now);
+		}
+	}
+	elapsed = (now < deadline ? now : deadline) - t0;
+	for (i = 0; i < nconns; i++)
+		if (conns[i].state == C_BUSY)
+			close(conns[i].fd);
+	printf("requests=%lld failed=%lld ms=%.0f rps=%.1f out_bytes=%lld "
+	    "body=%s\n", l.ok, l.failed, elapsed / 1e6,
+	    l.ok * 1e9 / (double)elapsed, l.out_bytes, l.last_body);
+	for (i = 0; i < NREASONS && l.reason[i] != NULL; i++)
+		fprintf(stderr, "benchtool: cgiload: %lld x %s\n", l.nreason[i],
+		    l.reason[i]);
+	if (l.first[0] != '\0')
+		fprintf(stderr, "benchtool: cgiload: first failure: %s\n",
+		    l.first);
+	return l.ok > 0 ? 0 : 1;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: benchtool reap|trial|children|waitn|respawn|"
-	    "reload|rolling|stop ...\n");
+	    "reload|rolling|stop|cgiload ...\n");
 	exit(2);
 }
 
@@ -419,6 +912,12 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "stop") == 0 && argc == 5)
 		return cmd_stop(strtol(argv[2], NULL, 10),
 		    strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10));
+	if (strcmp(argv[1], "cgiload") == 0 && argc >= 6 && argc <= 9)
+		return cmd_cgiload(argv[2], (int)strtol(argv[3], NULL, 10),
+		    strtoll(argv[4], NULL, 10), argv[5],
+		    argc > 6 ? strtoll(argv[6], NULL, 10) : 0,
+		    argc > 7 ? strtoll(argv[7], NULL, 10) : 0,
+		    argc > 8 ? argv[8] : "");
 	usage();
 	return 2;
 }

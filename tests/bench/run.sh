@@ -3,7 +3,8 @@
 #
 # Every figure is a ratio against a reference measured in the same run on
 # the same machine (a bare fork+exec loop, a bare sigwaitinfo supervisor,
-# spawn-fcgi and multiwatch where installed), because absolute times say
+# spawn-fcgi and multiwatch where installed, a bare CGI fork+exec+read loop
+# and fcgiwrap for the CGI bridge), because absolute times say
 # more about the machine than about spawn. Times are medians of several
 # runs. Targets that are missed are marked MISSED, but the exit status is
 # 0 all the same: machines are noisy and this is a report, not a test. It
@@ -15,7 +16,9 @@
 #
 # Environment: SPAWN, PROBE, CLIENT (default: the ones in the tree),
 # BENCH_RUNS (runs per median, 7), BENCH_KILLS (SIGKILLs for the respawn
-# latency, 20), BENCH_PARTS (which sections, "1 2 3 4"), CC.
+# latency, 20), BENCH_CGI_RUNS (runs per median in part 5, 5 or BENCH_RUNS
+# if fewer), BENCH_CGI_MS (the length of one load window in part 5, 2000),
+# BENCH_PARTS (which sections, "1 2 3 4 5"), CC.
 
 set -u
 
@@ -27,9 +30,23 @@ if [ "${1:-}" != --inner ]; then
 	trap 'rm -rf "$tmpdir"' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
-	for prog in sleeper floor-start floor-super benchtool; do
+	for prog in sleeper floor-start floor-super floor-cgi; do
 		${CC:-cc} -O2 -o "$tmpdir/$prog" "$here/$prog.c" || {
 			echo "bench: cannot build $prog" >&2
+			exit 1
+		}
+	done
+	# benchtool speaks FastCGI through the product's own record code.
+	${CC:-cc} -O2 -I"$top" -o "$tmpdir/benchtool" "$here/benchtool.c" \
+	    "$top/fcgi.c" || {
+		echo "bench: cannot build benchtool" >&2
+		exit 1
+	}
+	# The CGI scripts of part 5: one source, one behaviour per build.
+	for v in tiny: sleep:-DSLEEP_MS=200 sink:-DSINK source:-DSOURCE; do
+		${CC:-cc} -O2 ${v#*:} -o "$tmpdir/cgi-${v%%:*}" \
+		    "$here/tinycgi.c" || {
+			echo "bench: cannot build tinycgi (${v%%:*})" >&2
 			exit 1
 		}
 	done
@@ -54,6 +71,8 @@ PROBE=${PROBE:-$top/tests/probe}
 CLIENT=${CLIENT:-$top/tests/fcgiclient}
 RUNS=${BENCH_RUNS:-7}
 KILLS=${BENCH_KILLS:-20}
+CRUNS=${BENCH_CGI_RUNS:-$([ "$RUNS" -lt 5 ] && echo "$RUNS" || echo 5)}
+CMS=${BENCH_CGI_MS:-2000}
 summary=$tmpdir/summary
 broke=0
 bgpids=
@@ -106,7 +125,10 @@ target() {
 		if (shown == "") shown = op " " lim
 		if (v == "-") { printf "%s (target %s) NOT MEASURED\n",
 		    line, shown; exit }
-		ok = (op == "<=") ? v + 0 <= lim + 0 : v + 0 == lim + 0
+		if (op == "<=") ok = v + 0 <= lim + 0
+		else if (op == ">=") ok = v + 0 >= lim + 0
+		else if (op == "<") ok = v + 0 < lim + 0
+		else ok = v + 0 == lim + 0
 		printf "%s (target %s)%s\n", line, shown, ok ? "" : " MISSED"
 	}' >>"$summary"
 }
@@ -435,7 +457,285 @@ part4() {
 	echo
 }
 
-for part in ${BENCH_PARTS:-1 2 3 4}; do
+# cgi_load NAME CONNS SCRIPT W CMD ...: starts CMD, a spawn with W workers
+# serving $csock, keeps CONNS requests for SCRIPT in flight at it for one
+# window and appends the requests/s to cgi-NAME, the failures to
+# cgifail-NAME. Every window gets a fresh server, so that the requests a
+# window leaves behind in the backlog cannot eat into the next one.
+cgi_load() {
+	cname=$1
+	cconns=$2
+	cscript=$3
+	cw=$4
+	shift 4
+	rm -f "$csock"
+	bg_start "cgi-$cname" "$@"
+	cp=$pid
+	if ! "$bt" waitn "$cp" "$cw" 5000; then
+		broken "$cname never had $cw workers"
+		rate=-
+	else
+		c0=$(cgi_ticks "$cp")
+		"$bt" cgiload "$csock" "$cconns" "$CMS" "$cscript" \
+		    >"$tmpdir/cgiout" 2>"$tmpdir/cgierr" ||
+		    broken "no request through $cname succeeded: $(cat "$tmpdir/cgiout" "$tmpdir/cgierr" | tr '\n' ' ')"
+		c1=$(cgi_ticks "$cp")
+		# Fewer than 5 ticks is too coarse a reading to divide.
+		[ $((c1 - c0)) -ge 5 ] && c1=$(((c1 - c0) * 1000 / tck)) || c1=
+		cgi_record "$cname" "$c1"
+	fi
+	bg_stop "$cp"
+}
+
+# cgi_ticks PID: the CPU time (clock ticks, user and system) that PID's
+# children, the workers, have used themselves. The scripts' own time is
+# left out: fcgiwrap ignores SIGCHLD, so its scripts' times are never
+# added to its own, and the scripts are the same for all three anyway.
+cgi_ticks() {
+	for w in $("$bt" children "$1"); do
+		cat "/proc/$w/stat" 2>/dev/null
+	done | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
+}
+
+# cgi_floor NAME CONNS SCRIPT W: the same figures from floor-cgi.
+cgi_floor() {
+	"$tmpdir/floor-cgi" "$4" "$2" "$CMS" "$3" >"$tmpdir/cgiout" \
+	    2>"$tmpdir/cgierr" ||
+	    broken "floor-cgi $4 $2 $3: $(cat "$tmpdir/cgiout" "$tmpdir/cgierr" | tr '\n' ' ')"
+	cgi_record "$1" "$(sed -n 's/.* cpu_ms=\([0-9]*\).*/\1/p' "$tmpdir/cgiout")"
+}
+
+# cgi_record NAME CPU_MS: files the rate, the failures and the CPU time per
+# request of one window (cgiout), and the first reasons for failures
+# (cgierr), under the setup's name; sets $rate to the rate ("-" if none).
+cgi_record() {
+	rate=$(sed -n 's/.* rps=\([0-9.]*\).*/\1/p' "$tmpdir/cgiout")
+	[ -n "$rate" ] && echo "$rate" >>"$tmpdir/cgi-$1" || rate=-
+	sed -n 's/^requests=\([0-9]*\) .*/\1/p' "$tmpdir/cgiout" |
+	    awk -v cpu="$2" '$1 > 0 && cpu != "" { printf "%.0f\n", cpu * 1000 / $1 }' \
+	    >>"$tmpdir/cgicpu-$1"
+	sed -n 's/.* failed=\([0-9]*\) .*/\1/p' "$tmpdir/cgiout" \
+	    >>"$tmpdir/cgifail-$1"
+	grep -h 'first failure' "$tmpdir/cgierr" 2>/dev/null | head -n 1 |
+	    sed "s/^/   ($1) /" >>"$tmpdir/cgireasons"
+	: >"$tmpdir/cgierr"
+}
+
+# cgi_rss NAME KIND CMD ...: starts CMD (one worker serving $csock), sends
+# it one small request and then one 100 MB request of KIND (upload: a body
+# that cgi-sink reads; download: cgi-source writes it), and sets $growth to
+# the worker's peak RSS during the big one minus its RSS before, in kB
+# ("-" when it could not be measured).
+cgi_rss() {
+	cname=$1
+	ckind=$2
+	shift 2
+	if [ "$ckind" = upload ]; then
+		cscript=$tmpdir/cgi-sink cbody=100000000 cquery=
+	else
+		cscript=$tmpdir/cgi-source cbody=0 cquery=100000000
+	fi
+	growth=-
+	rm -f "$csock"
+	bg_start "rss-$cname" "$@"
+	cp=$pid
+	# The first request proves the worker is up and serving, so that
+	# "before" is its steady state, not a half-started process.
+	if ! "$bt" waitn "$cp" 1 5000; then
+		broken "$cname never had a worker"
+	elif ! "$bt" cgiload "$csock" 1 10000 "$cscript" 0 1 0 \
+	    >"$tmpdir/cgiout" 2>"$tmpdir/cgierr"; then
+		broken "the first request through $cname failed: $(cat "$tmpdir/cgiout" "$tmpdir/cgierr" | tr '\n' ' ')"
+	else
+		w=$("$bt" children "$cp")
+		before=$(status_kb "$w" VmRSS)
+		# Resets VmHWM to the current RSS (Linux 4.0 and later), so
+		# that a peak from the worker's start-up does not count.
+		echo 5 2>/dev/null >"/proc/$w/clear_refs"
+		"$bt" cgiload "$csock" 1 60000 "$cscript" "$cbody" 1 "$cquery" \
+		    >"$tmpdir/cgiout" 2>"$tmpdir/cgierr"
+		peak=$(status_kb "$w" VmHWM)
+		# The script saw every byte of the upload (it prints the
+		# count), or the client got every byte of the download.
+		set -- $(sed -n 's/.* out_bytes=\([0-9]*\) body=\(.*\)/\1 \2/p' \
+		    "$tmpdir/cgiout") - -
+		if { [ "$ckind" = upload ] && [ "$2" = "$cbody" ]; } ||
+		    { [ "$ckind" = download ] &&
+		    [ "$1" -gt "$cquery" ] 2>/dev/null; }; then
+			growth=$(awk -v a="$peak" -v b="$before" 'BEGIN {
+				if (a == "-" || b == "-") print "-"; else print a - b }')
+		fi
+		[ "$growth" != - ] ||
+		    broken "the 100 MB $ckind through $cname failed: $(cat "$tmpdir/cgiout" "$tmpdir/cgierr" | tr '\n' ' ')"
+	fi
+	bg_stop "$cp"
+}
+
+# cgi_row LABEL CONNS SCRIPT: measures one script through the bridge,
+# fcgiwrap and the floor, interleaved window by window, and prints its
+# table row. The ratios are medians of the ratios of windows run back to
+# back, which other work on the machine skews less than a ratio of medians
+# taken over the whole row.
+cgi_row() {
+	clabel=$1
+	cconns=$2
+	cscript=$3
+	ckey=$(basename "$cscript")
+	for r in $(seq "$CRUNS"); do
+		rb=- rf=-
+		if [ -n "$bridge" ]; then
+			cgi_load "bridge-$ckey" "$cconns" "$cscript" "$CW" \
+			    "$cspawn" --cgi -F "$CW" -w -s "$csock" -- "$cscript"
+			rb=$rate
+		fi
+		if [ -n "$fcgiwrap" ]; then
+			cgi_load "fcgiwrap-$ckey" "$cconns" "$cscript" "$CW" \
+			    "$cspawn" -F "$CW" -w -s "$csock" -- "$fcgiwrap"
+			rf=$rate
+		fi
+		cgi_floor "floor-$ckey" "$cconns" "$cscript" "$CW"
+		x=$(ratio "$rb" "$rf")
+		[ "$x" != - ] && echo "$x" >>"$tmpdir/cgiratio-f-$ckey"
+		x=$(ratio "$rb" "$rate")
+		[ "$x" != - ] && echo "$x" >>"$tmpdir/cgiratio-l-$ckey"
+	done
+	b=$(median "$tmpdir/cgi-bridge-$ckey")
+	f=$(median "$tmpdir/cgi-fcgiwrap-$ckey")
+	l=$(median "$tmpdir/cgi-floor-$ckey")
+	bf=$(median "$tmpdir/cgiratio-f-$ckey")
+	bl=$(median "$tmpdir/cgiratio-l-$ckey")
+	for s in bridge fcgiwrap floor; do
+		n=$(cat "$tmpdir/cgifail-$s-$ckey" 2>/dev/null |
+		    awk '{ n += $1 } END { print n + 0 }')
+		[ "$n" -gt 0 ] && echo "$clabel: $s $n" >>"$tmpdir/cgifailed"
+	done
+	printf '   %-18s %5s %9s %9s %9s %16s %13s\n' "$clabel" "$cconns" "$b" \
+	    "$f" "$l" "$bf" "$bl"
+	cb=$(median "$tmpdir/cgicpu-bridge-$ckey")
+	cf=$(median "$tmpdir/cgicpu-fcgiwrap-$ckey")
+	cl=$(median "$tmpdir/cgicpu-floor-$ckey")
+	printf '   %-18s %11s %9s %9s %16s %13s\n' "$clabel" "$cb" "$cf" "$cl" \
+	    "$(ratio "$cb" "$cf")" "$(ratio "$cb" "$cl")" >>"$tmpdir/cgicpurows"
+}
+
+# 5. The CGI bridge (spawn --cgi) against fcgiwrap, the usual FastCGI to
+# CGI gateway, run by spawn with as many workers, and against the floor:
+# the same number of processes doing nothing but fork, exec and read. The
+# load generator runs on the same machine and takes its share of the CPU,
+# which the floor does not have to share.
+part5() {
+	csock=$tmpdir/c.sock
+	CW=2
+	tck=$(getconf CLK_TCK 2>/dev/null) || tck=100
+	# A copy, because this part runs for minutes and the tree's binary
+	# may be rebuilt meanwhile; a window must not start half a new one.
+	cspawn=$tmpdir/spawn-cgi
+	cp "$SPAWN" "$cspawn" || { broken "cannot copy $SPAWN"; return; }
+	echo "5. CGI bridge: requests/s, median of $CRUNS windows of $CMS ms, W = $CW workers"
+	echo "   bridge   = spawn --cgi -F $CW -w -s SOCK -- SCRIPT"
+	echo "   fcgiwrap = spawn -F $CW -w -s SOCK -- fcgiwrap, SCRIPT_FILENAME=SCRIPT"
+	echo "              (one request per fcgiwrap process at a time)"
+	echo "   floor    = $CW processes, each keeping its share of the requests in flight"
+	echo "              as pipe, fork+exec SCRIPT, read to EOF, waitpid (floor-cgi)"
+	echo "   load     = benchtool cgiload: a new connection per request, CONNS at once"
+	echo "   load average at the start: $(cut -d ' ' -f 1-3 /proc/loadavg)" \
+	    "(anything else running skews these figures)"
+	fcgiwrap=
+	for f in "$(command -v fcgiwrap 2>/dev/null)" /usr/sbin/fcgiwrap \
+	    /usr/local/sbin/fcgiwrap; do
+		[ -n "$f" ] && [ -x "$f" ] && fcgiwrap=$f && break
+	done
+	[ -n "$fcgiwrap" ] || echo "   fcgiwrap: not installed, its columns are skipped"
+	printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\necho hello\n' \
+	    >"$tmpdir/cgi-hello.sh"
+	chmod 755 "$tmpdir/cgi-hello.sh"
+	# The bridge counts as there once a request through it has worked;
+	# a --cgi that is there but fails is a measurement that could not be
+	# made.
+	bridge=
+	if ! "$cspawn" --help 2>&1 | grep -q -- --cgi; then
+		echo "   bridge: not measured, $SPAWN --help has no --cgi"
+	else
+		rm -f "$csock"
+		bg_start cgi-try "$cspawn" --cgi -F 1 -w -s "$csock" -- \
+		    "$tmpdir/cgi-tiny"
+		cp=$pid
+		if "$bt" waitn "$cp" 1 5000 &&
+		    "$bt" cgiload "$csock" 1 5000 "$tmpdir/cgi-tiny" 0 1 \
+		    >"$tmpdir/cgiout" 2>"$tmpdir/cgierr"; then
+			bridge=1
+		else
+			broken "a request through spawn --cgi failed: $(cat "$tmpdir/cgiout" "$tmpdir/cgierr" "$tmpdir/log-cgi-try" 2>/dev/null | head -n 5 | tr '\n' ' ')"
+			echo "   bridge: not measured, a first request through it failed"
+		fi
+		bg_stop "$cp"
+	fi
+	: >"$tmpdir/cgireasons"
+	: >"$tmpdir/cgifailed"
+	: >"$tmpdir/cgicpurows"
+	echo "   (rates: medians; ratios: medians of the ratios of back-to-back windows)"
+	printf '   %-18s %5s %9s %9s %9s %16s %13s\n' script conns bridge \
+	    fcgiwrap floor bridge/fcgiwrap bridge/floor
+	cgi_row "C, tiny" 16 "$tmpdir/cgi-tiny"
+	tb=$b tf=$f tl=$l tbf=$bf tbl=$bl
+	cgi_row "sh, tiny" 16 "$tmpdir/cgi-hello.sh"
+	sb=$b sf=$f sl=$l sbf=$bf sbl=$bl
+	cgi_row "C, sleeps 200 ms" 64 "$tmpdir/cgi-sleep"
+	zb=$b zf=$f zl=$l zbf=$bf
+	if [ -s "$tmpdir/cgifailed" ]; then
+		echo "   failed requests (all windows): $(tr '\n' ';' <"$tmpdir/cgifailed" | sed 's/;$//; s/;/; /g')"
+		sort -u "$tmpdir/cgireasons" | head -n 6
+	else
+		echo "   failed requests: none"
+	fi
+	# CPU time per request depends far less than requests/s on whatever
+	# else the machine is doing.
+	echo "   Gateway CPU per request, us (user+sys of the $CW workers themselves, not of"
+	echo "   the scripts; median; - where under 5 clock ticks in every window)"
+	printf '   %-18s %11s %9s %9s %16s %13s\n' script bridge fcgiwrap floor \
+	    bridge/fcgiwrap bridge/floor
+	cat "$tmpdir/cgicpurows"
+	# What the bridge's workers logged, most frequent first. The end of
+	# each window closes the connections still in flight, which the
+	# bridge logs too.
+	cat "$tmpdir"/log-cgi-bridge-* 2>/dev/null | grep '^spawn: cgi:' |
+	    sed "s|$tmpdir/||" | sort | uniq -c | sort -rn | head -n 3 |
+	    sed 's/^ *\([0-9]*\) /   bridge log (\1 x): /'
+	echo "   Worker's peak RSS growth during one request, kB (VmHWM after - VmRSS before; -F 1)"
+	printf '   %-34s %9s %9s\n' request bridge fcgiwrap
+	for kind in upload download; do
+		gb=- gf=-
+		[ "$kind" = upload ] && cprog=$tmpdir/cgi-sink ||
+		    cprog=$tmpdir/cgi-source
+		if [ -n "$bridge" ]; then
+			cgi_rss "bridge-$kind" "$kind" "$cspawn" --cgi -F 1 -w \
+			    -s "$csock" -- "$cprog"
+			gb=$growth
+		fi
+		if [ -n "$fcgiwrap" ]; then
+			cgi_rss "fcgiwrap-$kind" "$kind" "$cspawn" -F 1 -w \
+			    -s "$csock" -- "$fcgiwrap"
+			gf=$growth
+		fi
+		if [ "$kind" = upload ]; then
+			ub=$gb uf=$gf
+			clabel="upload 100 MB (script reads stdin)"
+		else
+			db=$gb df=$gf
+			clabel="download 100 MB (script writes it)"
+		fi
+		printf '   %-34s %9s %9s\n' "$clabel" "$gb" "$gf"
+	done
+	target "cgi C tiny, 16 conns: bridge/fcgiwrap = $tbf ($tb vs $tf req/s)" "$tbf" ">=" 1.3
+	target "cgi C tiny, 16 conns: bridge/floor = $tbl ($tb vs $tl req/s)" "$tbl" ">=" 0.85
+	info "cgi sh tiny, 16 conns: bridge/fcgiwrap = $sbf, bridge/floor = $sbl ($sb vs $sf vs $sl req/s)"
+	target "cgi sleep 200 ms, 64 conns: bridge/fcgiwrap = $zbf ($zb vs $zf req/s; floor $zl)" "$zbf" ">=" 10
+	target "cgi upload 100 MB: bridge worker peak RSS growth = $ub kB (fcgiwrap $uf kB)" "$ub" "<" 2048 "< 2048 kB"
+	target "cgi download 100 MB: bridge worker peak RSS growth = $db kB (fcgiwrap $df kB)" "$db" "<" 2048 "< 2048 kB"
+	echo
+}
+
+for part in ${BENCH_PARTS:-1 2 3 4 5}; do
 	part$part
 done
 
