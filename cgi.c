@@ -644,18 +644,30 @@ find_script(struct conn *c, char *path)
 	return NULL;
 }
 
-/* Between fork and exec: only async-signal-safe calls. */
+/* What script_child needs, read-only: it lives in the worker's frame. */
+struct launch {
+	const char *path;
+	char *const *argv;
+	char **envp;
+	const char *dir;
+	int in, out, err;
+};
+
+/*
+ * Between vfork and exec. The child borrows the worker's memory until it
+ * execs, so it only makes system calls: no stdio, no malloc, no strerror
+ * (which may translate), nothing written but its own stack.
+ */
 static void __attribute__((noreturn))
-script_child(const char *path, char **argv, char **envp, const char *dir,
-    int in, int out, int err)
+script_child(const struct launch *l)
 {
-	static const char msg[] = "spawn: cgi: exec failed: ";
+	static const char msg[] = "spawn: cgi: exec failed, errno ";
 	struct sigaction sa;
 	sigset_t none;
-	const char *why;
-	int sig;
+	char num[12];
+	int sig, e, k;
 
-	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+	if (dup2(l->in, 0) < 0 || dup2(l->out, 1) < 0 || dup2(l->err, 2) < 0)
 		_exit(126);
 	/* Its own process group, so that the whole of it can be ended. */
 	setpgid(0, 0);
@@ -672,15 +684,31 @@ script_child(const char *path, char **argv, char **envp, const char *dir,
 	if (getppid() != self)
 		_exit(126);
 #endif
-	if (dir != NULL && chdir(dir) < 0)
+	if (l->dir != NULL && chdir(l->dir) < 0)
 		_exit(126);
-	execve(path, argv, envp);
-	sig = errno;
-	why = strerror(sig);
+	execve(l->path, l->argv, l->envp);
+	e = errno;
+	k = (int)sizeof(num);
+	num[--k] = '\n';
+	sig = e;
+	do {
+		num[--k] = (char)('0' + sig % 10);
+		sig /= 10;
+	} while (sig > 0 && k > 0);
 	(void)!write(2, msg, sizeof(msg) - 1);
-	(void)!write(2, why, strlen(why));
-	(void)!write(2, "\n", 1);
-	_exit(sig == ENOENT ? 127 : 126);
+	(void)!write(2, num + k, sizeof(num) - (size_t)k);
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+/* Its own function, so that no local of the caller lives across vfork. */
+static pid_t
+launch(const struct launch *l)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0)
+		script_child(l);
+	return pid;
 }
 
 static int
@@ -698,8 +726,8 @@ static void
 start_script(struct conn *c)
 {
 	char path[PATH_MAX], dir[PATH_MAX], *argv[2], **envp, *slash;
-	const char *run = cfg->path, *why, *chdir_to = NULL;
-	char *const *args = cfg->argv;
+	const char *why;
+	struct launch l;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	int slot = free_proc(), e;
 	sigset_t all, old;
@@ -718,29 +746,36 @@ start_script(struct conn *c)
 		}
 		argv[0] = path;
 		argv[1] = NULL;
-		run = path;
-		args = argv;
 		snprintf(dir, sizeof(dir), "%s", path);
 		if ((slash = strrchr(dir, '/')) != NULL)
 			*(slash == dir ? slash + 1 : slash) = '\0';
-		chdir_to = dir;
 	} else {
 		snprintf(c->script, sizeof(c->script), "%.*s",
 		    (int)sizeof(c->script) - 1, cfg->path);
 	}
 	envp = build_envp(c);
 	/*
-	 * Signals stay blocked across fork, so that none reaches the worker's
-	 * handler in the child before script_child resets them.
+	 * vfork: the worker's pages are neither copied nor marked
+	 * copy-on-write, which is most of what a fork costs it per request.
+	 * Signals stay blocked across it, so that no handler of the worker
+	 * runs in the child, on the worker's memory, before script_child
+	 * resets them.
 	 */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	if (envp != NULL && slot >= 0 && pipe2(in, O_CLOEXEC) == 0 &&
-	    pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0)
-		pid = fork();
+	    pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0) {
+		l.path = cfg->dir != NULL ? path : cfg->path;
+		l.argv = cfg->dir != NULL ? argv : cfg->argv;
+		l.envp = envp;
+		l.dir = cfg->dir != NULL ? dir : NULL;
+		l.in = in[0];
+		l.out = out[1];
+		l.err = err[1];
+		pid = launch(&l);
+	}
 	e = errno;
-	if (pid != 0)
-		sigprocmask(SIG_SETMASK, &old, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		e = slot < 0 ? EAGAIN : e;
 		log_line("%s: cannot start: %s: 503", c->script, strerror(e));
@@ -755,18 +790,16 @@ start_script(struct conn *c)
 			request_end(c, 0, FCGI_REQUEST_COMPLETE);
 		return;
 	}
-	if (pid == 0)
-		script_child(run, (char **)args, envp, chdir_to, in[0], out[1],
-		    err[1]);
 	/* Both sides set the group, so that a kill can never miss it. */
 	setpgid(pid, pid);
 	free_envp(envp);
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
-	set_flags(in[1]);
-	set_flags(out[0]);
-	set_flags(err[0]);
+	/* Already close-on-exec; the script's ends stay blocking. */
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
 	open_fds += 3;
 	c->in_fd = in[1];
 	c->out_fd = out[0];
@@ -1247,7 +1280,12 @@ accept_conns(void)
 
 	for (i = 0; i < 16 && may_accept(); i++) {
 		len = sizeof(ss);
+#ifdef SOCK_NONBLOCK
+		fd = accept4(0, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
 		fd = accept(0, (struct sockaddr *)&ss, &len);
+#endif
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			    errno == ENOMEM) {
@@ -1263,10 +1301,12 @@ accept_conns(void)
 			close(fd);
 			continue;
 		}
+#ifndef SOCK_NONBLOCK
 		if (set_flags(fd) < 0) {
 			close(fd);
 			continue;
 		}
+#endif
 		for (c = conns; c != NULL && c->fd >= 0; c = c->next)
 			;
 		if (c == NULL) {
