@@ -54,6 +54,14 @@ bench: tools
 demo: tools
 	sh tests/demo.sh
 
+# Not part of check: 10,000 respawns and 100 reloads under load, and
+# 1,000,000 requests through the bridge (SOAK_SHORT=1: a short run).
+soak: tools
+	sh tests/soak/run.sh
+
+valgrind: tools
+	sh tests/valgrind.sh
+
 install: spawn
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1
 	cp -f spawn $(DESTDIR)$(PREFIX)/bin/spawn
@@ -67,4 +75,4 @@ uninstall:
 clean:
 	rm -f spawn $(TOOLS)
 
-.PHONY: all static tools check bench demo install uninstall clean
+.PHONY: all static tools check bench demo soak valgrind install uninstall clean

@@ -1533,6 +1533,28 @@ out_ready(struct conn *c, int which)
 	return c->obuf == NULL || OBUF - (c->olen - c->ooff) >= RECMAX;
 }
 
+/* A drained worker leaves nothing behind: valgrind --track-fds checks it. */
+static int
+worker_exit(int code, struct pollfd *pfd, struct conn **who, char *what)
+{
+	struct conn *c;
+
+	free(pfd);
+	free(who);
+	free(what);
+	while ((c = conns) != NULL) {
+		conns = c->next;
+		if (c->fd >= 0)
+			conn_close(c);
+		free(c);
+	}
+	free(procs);
+	procs = NULL;
+	close_fd(&sigpipe_fds[0]);
+	close_fd(&sigpipe_fds[1]);
+	return code;
+}
+
 int
 cgi_worker(const struct cgi_config *c)
 {
@@ -1540,7 +1562,7 @@ cgi_worker(const struct cgi_config *c)
 	struct pollfd *pfd = NULL;
 	struct conn **who = NULL, *k;
 	char *what = NULL;
-	size_t cap = 0, n, i;
+	size_t cap, n, i;
 	long long now, next;
 	int timeout;
 
@@ -1555,6 +1577,18 @@ cgi_worker(const struct cgi_config *c)
 	/* Each running script holds 3 descriptors, each connection 1. */
 	maxconns = c->max * 4 > 64 ? c->max * 4 : 64;
 	open_fds = 5;
+	/*
+	 * The poll set at its largest: the listener, the signal pipe, and
+	 * each connection with its script's three pipes.
+	 */
+	cap = 2 + (size_t)maxconns * 4;
+	pfd = calloc(cap, sizeof(*pfd));
+	who = calloc(cap, sizeof(*who));
+	what = calloc(cap, 1);
+	if (pfd == NULL || who == NULL || what == NULL) {
+		log_line("start: %s", strerror(ENOMEM));
+		return worker_exit(SPAWN_EXIT_FAIL, pfd, who, what);
+	}
 	setup_signals();
 	if (set_flags(0) < 0) {
 		log_line("listening socket: %s", strerror(errno));
@@ -1572,18 +1606,7 @@ cgi_worker(const struct cgi_config *c)
 				if (k->fd >= 0)
 					break;
 			if (k == NULL)
-				return SPAWN_EXIT_OK;
-		}
-		n = 2 + (size_t)nconns * 4;
-		if (n > cap) {
-			cap = n * 2;
-			pfd = realloc(pfd, cap * sizeof(*pfd));
-			who = realloc(who, cap * sizeof(*who));
-			what = realloc(what, cap);
-			if (pfd == NULL || who == NULL || what == NULL) {
-				log_line("poll set: %s", strerror(ENOMEM));
-				return SPAWN_EXIT_FAIL;
-			}
+				return worker_exit(SPAWN_EXIT_OK, pfd, who, what);
 		}
 		n = 0;
 		pfd[n].fd = sigpipe_fds[0];
@@ -1638,7 +1661,7 @@ cgi_worker(const struct cgi_config *c)
 			if (errno == EINTR)
 				continue;
 			log_line("poll: %s", strerror(errno));
-			return SPAWN_EXIT_FAIL;
+			return worker_exit(SPAWN_EXIT_FAIL, pfd, who, what);
 		}
 		for (i = 0; i < n; i++) {
 			if (pfd[i].revents == 0)
