@@ -662,8 +662,6 @@ static void __attribute__((noreturn))
 script_child(const struct launch *l)
 {
 	static const char msg[] = "spawn: cgi: exec failed, errno ";
-	struct sigaction sa;
-	sigset_t none;
 	char num[12];
 	int sig, e, k;
 
@@ -671,13 +669,7 @@ script_child(const struct launch *l)
 		_exit(126);
 	/* Its own process group, so that the whole of it can be ended. */
 	setpgid(0, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	spawn_reset_signals();
 #ifdef __linux__
 	/* A worker killed outright takes its scripts along. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -15,6 +15,7 @@
 #include <sys/time.h>
 #ifdef __linux__
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #endif
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -650,27 +651,61 @@ spawn_apply_defaults(struct spawn_opts *o)
 
 #ifndef SPAWN_NO_MAIN
 
-/* Diagnostics: one line on stderr, "spawn: <doing what> <object>: <reason>". */
+/*
+ * Diagnostics: one line on stderr, "spawn: <doing what> <object>: <reason>".
+ * Built whole and written with one write(2), so that lines from several
+ * processes sharing stderr never interleave (stdio may split a line in
+ * two: musl writes the newline on its own). Every message goes through
+ * here, and the values they echo (what the user typed, file names, what a
+ * peer sent) may hold anything: control characters are escaped C-style
+ * (\n \t \r, \\ for a backslash itself, \xHH for the rest), so a
+ * message is always exactly one line.
+ */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 say(const char *fmt, ...)
 {
-	char buf[1024];
+	static const char hex[] = "0123456789abcdef";
+	char msg[1024], line[PIPE_BUF];
+	size_t len, i;
+	unsigned char c;
 	va_list ap;
+	ssize_t w;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	/* One write, so that lines from several processes do not interleave. */
-	fprintf(stderr, "spawn: %.*s\n", n, buf);
-	fflush(stderr);
+	memcpy(line, "spawn: ", 7);
+	len = 7;
+	/* Room is kept for the longest escape and the newline. */
+	for (i = 0; msg[i] != '\0' && len + 5 <= sizeof(line); i++) {
+		c = (unsigned char)msg[i];
+		if (c >= ' ' && c != 127 && c != '\\') {
+			line[len++] = (char)c;
+			continue;
+		}
+		line[len++] = '\\';
+		switch (c) {
+		case '\n': line[len++] = 'n'; break;
+		case '\t': line[len++] = 't'; break;
+		case '\r': line[len++] = 'r'; break;
+		case '\\': line[len++] = '\\'; break;
+		default:
+			line[len++] = 'x';
+			line[len++] = hex[c >> 4];
+			line[len++] = hex[c & 15];
+			break;
+		}
+	}
+	line[len++] = '\n';
+	/* At most PIPE_BUF bytes: one write, never split or interleaved. */
+	while ((w = write(2, line, len)) < 0 && errno == EINTR)
+		;
 }
 
 static void
@@ -700,6 +735,9 @@ struct slot {
 	long long pending_started;
 	pid_t old;            /* reload: the replaced child, being stopped */
 	long long old_kill_at;
+	int verified;         /* first start: seen alive --min-uptime after fork */
+	pid_t gone;           /* first start: reaped meanwhile, not yet told */
+	int gone_status;
 };
 
 struct run {
@@ -736,8 +774,6 @@ struct run {
 	char **envp;
 	char *sh_argv[4];
 
-	sigset_t orig_mask;      /* what spawn inherited, for the children */
-	struct sigaction orig_chld;
 	sigset_t handled;        /* signals spawn takes with sigwaitinfo */
 
 	int notify_fd;
@@ -748,6 +784,10 @@ struct run {
 	struct slot *slots;
 	int nslots;
 	int start_deaths;        /* children that died on their own at start */
+	int starting;            /* the first start is verifying (fork_batch) */
+	pid_t self;              /* spawn's own pid, for the children */
+	int progress_fd;         /* stdout, non-blocking, or -1 */
+	int progress_sock;       /* stdout is a socket: send(MSG_DONTWAIT) */
 };
 
 /* Removes what this run created: the socket file and the pid file. */
@@ -1358,26 +1398,59 @@ open_pid_file(struct run *r)
 	r->pid_fd = fd;
 }
 
+/* All of buf, or -1 with errno: a write that stops short is a full disk. */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		if ((w = write(fd, buf, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Writes the pids through the temporary file and renames it into place.
+ * The error reported is the one the failing call gave, taken right there.
+ */
 static int
 write_pid_file(struct run *r, const pid_t *pids, int n)
 {
-	char line[32];
-	int fd, i, len, ok = 1;
+	char buf[4096];
+	size_t len = 0;
+	int fd, i, e = 0;
 
 	if (r->pid_dirfd < 0)
 		return 0;
 	fd = r->pid_fd;
 	r->pid_fd = -1;
-	for (i = 0; ok && i < n; i++) {
-		len = snprintf(line, sizeof(line), "%ld\n", (long)pids[i]);
-		if (write(fd, line, len) != len)
-			ok = 0;
+	for (i = 0; i < n && e == 0; i++) {
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%ld\n",
+		    (long)pids[i]);
+		if ((len + 32 > sizeof(buf) || i == n - 1) &&
+		    write_all(fd, buf, len) < 0)
+			e = errno;
+		if (len + 32 > sizeof(buf))
+			len = 0;
 	}
-	if (fd >= 0 && close(fd) < 0)
-		ok = 0;
-	if (!ok || renameat(r->pid_dirfd, r->pid_tmp, r->pid_dirfd,
-	    r->pid_base) < 0) {
-		say("pid-file %s: %s", r->o->pid_file, strerror(errno));
+	if (close(fd) < 0 && e == 0)
+		e = errno;
+	if (e == 0 && renameat(r->pid_dirfd, r->pid_tmp, r->pid_dirfd,
+	    r->pid_base) < 0)
+		e = errno;
+	if (e != 0) {
+		say("pid-file %s: %s", r->o->pid_file, strerror(e));
 		return -1;
 	}
 	r->pid_tmp[0] = '\0';
@@ -1677,15 +1750,82 @@ prepare_child(struct run *r, struct child_error *ce)
 #undef FAIL
 }
 
+/*
+ * The program starts with every signal at its default disposition and
+ * none blocked, whatever spawn inherited, as systemd starts a service: a
+ * php-cgi master that inherited an ignored SIGCHLD never learns that a
+ * worker died, and one that inherited a blocked SIGTERM never stops.
+ * Async-signal-safe; the calls that fail (SIGKILL, SIGSTOP, signals the
+ * libc keeps for itself) need nothing.
+ */
+void
+spawn_reset_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sigaction(sig, &sa, NULL) == 0 || errno != EINVAL ||
+		    sig == SIGKILL || sig == SIGSTOP)
+			continue;
+#if defined(__linux__) && defined(SYS_rt_sigaction)
+		/*
+		 * The libc refuses to touch the signals it keeps for itself
+		 * (glibc's 32 and 33), yet one left ignored survives exec all
+		 * the same (GNU make leaves them so): ask the kernel. All
+		 * zero is SIG_DFL, no flags and an empty mask whatever the
+		 * layout of its struct; the size of its sigset is 8 bytes,
+		 * or 16 on MIPS.
+		 */
+		{
+			static const unsigned long dfl[8];
+
+			if (syscall(SYS_rt_sigaction, sig, dfl, NULL, 8) < 0)
+				(void)syscall(SYS_rt_sigaction, sig, dfl, NULL, 16);
+		}
+#endif
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/*
+ * With -w or -r the children belong to a supervisor. If it is killed
+ * (SIGKILL, the OOM killer), each gets the stop signal rather than serve
+ * on unsupervised and keep the next start off the socket (Linux; elsewhere
+ * they live on). Set after the privilege drop, which clears it, and
+ * checked against the race with a supervisor already gone.
+ */
+static void
+tie_to_supervisor(struct run *r)
+{
+#ifdef __linux__
+	if (!r->o->wait)
+		return;
+	if (prctl(PR_SET_PDEATHSIG, r->o->stop_signal, 0, 0, 0) == 0 &&
+	    getppid() != r->self)
+		_exit(SPAWN_EXIT_FAIL);
+#else
+	(void)r;
+#endif
+}
+
 /* Returns only on failure, with ce filled in. */
 static void
 prepare_and_exec(struct run *r, struct child_error *ce)
 {
 	if (prepare_child(r, ce) < 0)
 		return;
-	/* Start the program as a shell would have: what spawn inherited. */
-	sigaction(SIGCHLD, &r->orig_chld, NULL);
-	sigprocmask(SIG_SETMASK, &r->orig_mask, NULL);
+	tie_to_supervisor(r);
+	/*
+	 * Last, so that a stop signal sent during the set-up stays pending
+	 * until now and then ends the child the default way.
+	 */
+	spawn_reset_signals();
 	execve(r->path, r->argv, r->envp);
 	ce->stage = ST_EXEC;
 	ce->err = errno;
@@ -1734,6 +1874,7 @@ close_above_stderr(void)
 static void __attribute__((noreturn))
 cgi_child(struct run *r, int errfd)
 {
+	tie_to_supervisor(r);
 	close(errfd);
 	close_above_stderr();
 	_exit(cgi_worker(&r->cgi));
@@ -1756,24 +1897,225 @@ child_main(struct run *r, int slot, int errfd)
 	    ce.stage == ST_EXEC ? SPAWN_EXIT_NOEXEC : SPAWN_EXIT_FAIL);
 }
 
+/* How long a child has from its fork to its exec, or to saying why not. */
+#define EXEC_TIMEOUT_MS 10000
+
+static void report_exit(pid_t pid, int status, const char *when);
+
 /*
- * Forks one child per slot in slots[0..n), all sharing one close-on-exec
- * pipe: it reaches end-of-file once every child has either exec'd or
- * failed, so a whole batch is confirmed with one read loop, and a failure
- * names its slot. Returns how many failed; their pids are reaped and
- * cleared.
+ * The signals spawn takes stay blocked and are taken with sigwaitinfo,
+ * except in wait_readable(), where they are let in so that a stop can cut
+ * a wait for a stuck child short. What came then is noted here and posted
+ * again afterwards, for sigwaitinfo to take as usual.
+ */
+static volatile sig_atomic_t caught[NSIG];
+
+static void
+note_signal(int sig)
+{
+	if (sig > 0 && sig < NSIG)
+		caught[sig] = 1;
+}
+
+/*
+ * Waits until fd is readable or deadline passes, with the signals spawn
+ * takes let in. Returns SIGTERM or SIGINT if one came, else 0. What came
+ * stays noted until repost_caught().
  */
 static int
-fork_batch(struct run *r, const int *which, int n, pid_t *out)
+wait_readable(struct run *r, int fd, long long deadline)
+{
+	struct pollfd pfd;
+	struct timespec ts;
+	sigset_t mask;
+	long long ms;
+	int sig;
+
+	ms = deadline - mono_ms();
+	if (ms < 0)
+		ms = 0;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	sigprocmask(SIG_BLOCK, NULL, &mask);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(&r->handled, sig) == 1)
+			sigdelset(&mask, sig);
+	(void)ppoll(&pfd, 1, &ts, &mask);
+	return caught[SIGTERM] ? SIGTERM : caught[SIGINT] ? SIGINT : 0;
+}
+
+/*
+ * Once the waiting is over: every signal noted meanwhile but the one taken
+ * as a stop is made pending again, blocked, for sigwaitinfo. (Posted any
+ * earlier, it would end the next ppoll() at once.) That includes SIGCHLD:
+ * a child of another slot may have died meanwhile.
+ */
+static void
+repost_caught(int taken)
+{
+	int sig;
+
+	for (sig = 1; sig < NSIG; sig++) {
+		if (!caught[sig])
+			continue;
+		caught[sig] = 0;
+		if (sig != taken)
+			raise(sig);
+	}
+}
+
+/*
+ * Does pid still hold the pipe whose inode is ino, that is, has it not
+ * yet exec'd? Linux only (/proc); elsewhere, or inside a chroot without
+ * /proc, nobody can be named.
+ */
+static int
+holds_pipe(pid_t pid, ino_t ino)
+{
+#ifdef __linux__
+	char dir[64], link[64], want[64];
+	struct dirent *de;
+	ssize_t len;
+	DIR *d;
+	int found = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+	snprintf(want, sizeof(want), "pipe:[%llu]", (unsigned long long)ino);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while (!found && (de = readdir(d)) != NULL) {
+		if ((len = readlinkat(dirfd(d), de->d_name, link,
+		    sizeof(link) - 1)) > 0) {
+			link[len] = '\0';
+			found = strcmp(link, want) == 0;
+		}
+	}
+	closedir(d);
+	return found;
+#else
+	(void)pid;
+	(void)ino;
+	return 0;
+#endif
+}
+
+/*
+ * Reaps a child just sent SIGKILL, waiting a second at most: one that even
+ * SIGKILL cannot end yet (stuck in the kernel) is reaped later, as an
+ * orphan would be.
+ */
+static void
+reap_killed(pid_t pid)
+{
+	struct timespec ts;
+	int i, status;
+
+	ts.tv_sec = 0;
+	ts.tv_nsec = 10 * 1000000;
+	for (i = 0; i < 100; i++) {
+		if (waitpid(pid, &status, WNOHANG) != 0)
+			return;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * The first start: reaps the children that died (kept in their slot as
+ * "gone" for start_deaths_told) and marks each child that was alive
+ * --min-uptime after its own fork as verified. "seen" is taken before the
+ * waitpid that found nothing more, so every child not reaped was alive
+ * then.
+ */
+static void
+start_sweep(struct run *r)
+{
+	struct slot *sl;
+	long long seen;
+	int status, i;
+	pid_t pid;
+
+	for (;;) {
+		seen = mono_ms();
+		if ((pid = waitpid(-1, &status, WNOHANG)) <= 0)
+			break;
+		for (i = 0; i < r->nslots; i++) {
+			sl = &r->slots[i];
+			if (sl->pid == pid) {
+				sl->pid = 0;
+				sl->gone = pid;
+				sl->gone_status = status;
+				break;
+			}
+		}
+		/* Not one of ours: an orphan reaped as subreaper or PID 1. */
+	}
+	for (i = 0; i < r->nslots; i++) {
+		sl = &r->slots[i];
+		if (sl->pid > 0 && !sl->verified &&
+		    seen >= sl->started + r->o->min_uptime)
+			sl->verified = 1;
+	}
+}
+
+/*
+ * The first start: one line for every child that died before it was
+ * verified; returns how many. A verified child that died stays "gone"
+ * until start() hands it to the supervisor: it did start.
+ */
+static int
+start_deaths_told(struct run *r)
+{
+	struct slot *sl;
+	int i, died = 0;
+
+	for (i = 0; i < r->nslots; i++) {
+		sl = &r->slots[i];
+		if (sl->gone > 0 && !sl->verified) {
+			report_exit(sl->gone, sl->gone_status, " during start-up");
+			r->start_deaths++;
+			sl->gone = 0;
+			died++;
+		}
+	}
+	return died;
+}
+
+/*
+ * Forks one child per slot in which[0..n), all sharing one close-on-exec
+ * pipe: it reaches end-of-file once every child has either exec'd or
+ * failed, so a whole batch is confirmed with one read loop, and a failure
+ * names its slot. out[i] is the child of which[i], 0 when it failed (and
+ * was reaped). With r->starting (the first start) the children go
+ * straight into r->slots, each with the time of its own fork, and are
+ * swept for deaths and verified while the batch is still confirming.
+ *
+ * The read has a deadline: a child that has neither exec'd nor failed
+ * EXEC_TIMEOUT_MS after the last fork is stuck (a --chdir into a hung
+ * file system, say); it is killed and counts as failed. A SIGTERM or
+ * SIGINT meanwhile ends the wait at once: *stop is set, and the children
+ * not yet confirmed are left running for the stop to end. Returns how
+ * many failed.
+ */
+static int
+fork_batch(struct run *r, const int *which, int n, pid_t *out, int *stop)
 {
 	struct child_error ce;
+	struct slot *sl;
+	struct stat st;
 	char why[512];
-	int p[2], i, failed = 0, status;
+	int p[2], i, j, failed = 0, status, eof = 0, stuck;
+	long long deadline, next;
 	ssize_t got;
 	pid_t pid;
 
+	*stop = 0;
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		say("pipe: %s", strerror(errno));
+		for (i = 0; i < n; i++)
+			out[i] = 0;
 		return n;
 	}
 	/* From now on the output file may hold what a child said. */
@@ -1782,6 +2124,8 @@ fork_batch(struct run *r, const int *which, int n, pid_t *out)
 		r->out_dirfd = -1;
 	}
 	for (i = 0; i < n; i++) {
+		if (r->starting)
+			r->slots[which[i]].started = mono_ms();
 		pid = fork();
 		if (pid == 0) {
 			close(p[0]);
@@ -1795,29 +2139,196 @@ fork_batch(struct run *r, const int *which, int n, pid_t *out)
 			break;
 		}
 		out[i] = pid;
+		if (r->starting) {
+			r->slots[which[i]].pid = pid;
+			start_sweep(r);
+		}
 	}
 	close(p[1]);
-	while ((got = read(p[0], &ce, sizeof(ce))) != 0) {
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
+	/* Non-blocking: each wake-up reads what is there, then waits again. */
+	fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+	deadline = mono_ms() + EXEC_TIMEOUT_MS;
+	while (!eof) {
+		got = read(p[0], &ce, sizeof(ce));
+		if (got == 0) {
+			eof = 1;
 			break;
 		}
-		if (got != sizeof(ce))
+		if (got == sizeof(ce)) {
+			for (i = 0; i < n; i++)
+				if (which[i] == ce.slot && out[i] > 0)
+					break;
+			if (i == n)
+				continue;
+			describe_stage(r, why, sizeof(why), &ce);
+			say("child %ld: %s", (long)out[i], why);
+			sl = &r->slots[which[i]];
+			/* It wrote this just before _exit(): a short wait. */
+			if (!r->starting || sl->pid == out[i])
+				waitpid(out[i], &status, 0);
+			if (r->starting) {
+				sl->pid = 0;
+				sl->gone = 0;
+			}
+			out[i] = 0;
+			failed++;
 			continue;
-		for (i = 0; i < n; i++)
-			if (which[i] == ce.slot && out[i] > 0)
-				break;
-		if (i == n)
-			continue;
-		describe_stage(r, why, sizeof(why), &ce);
-		say("child %ld: %s", (long)out[i], why);
-		waitpid(out[i], &status, 0);
-		out[i] = 0;
-		failed++;
+		}
+		if (got > 0 || (errno != EAGAIN && errno != EINTR))
+			break;
+		if (mono_ms() >= deadline)
+			break;
+		next = deadline;
+		if (r->starting) {
+			/* Wake up when the next child is due for verification. */
+			start_sweep(r);
+			for (j = 0; j < r->nslots; j++) {
+				sl = &r->slots[j];
+				if (sl->pid > 0 && !sl->verified &&
+				    sl->started + r->o->min_uptime < next)
+					next = sl->started + r->o->min_uptime;
+			}
+		}
+		if ((*stop = wait_readable(r, p[0], next)) != 0)
+			break;
+	}
+	if (!eof && *stop == 0) {
+		/* The deadline: whoever still holds the pipe is stuck. */
+		stuck = 0;
+		if (fstat(p[0], &st) == 0) {
+			for (i = 0; i < n; i++) {
+				if (out[i] <= 0 || !holds_pipe(out[i], st.st_ino))
+					continue;
+				say("child %ld: no exec after %d s (stuck before exec?), "
+				    "killing it", (long)out[i], EXEC_TIMEOUT_MS / 1000);
+				kill(out[i], SIGKILL);
+				stuck++;
+				/* The first start's stop reaps it with the others. */
+				if (!r->starting) {
+					reap_killed(out[i]);
+					out[i] = 0;
+				}
+			}
+		}
+		if (stuck == 0 && n == 1 && out[0] > 0) {
+			say("child %ld: no exec after %d s (stuck before exec?), "
+			    "killing it", (long)out[0], EXEC_TIMEOUT_MS / 1000);
+			kill(out[0], SIGKILL);
+			stuck = 1;
+			if (!r->starting) {
+				reap_killed(out[0]);
+				out[0] = 0;
+			}
+		}
+		if (stuck == 0) {
+			say("start: not every child exec'd within %d s (stuck before "
+			    "exec?)", EXEC_TIMEOUT_MS / 1000);
+			stuck = 1;
+		}
+		failed += stuck;
 	}
 	close(p[0]);
+	repost_caught(*stop);
+	if (r->starting && *stop == 0) {
+		start_sweep(r);
+		failed += start_deaths_told(r);
+	}
 	return failed;
+}
+
+/*
+ * Progress lines ("child spawned successfully") are never worth a hang:
+ * they go out without blocking for more than PROGRESS_WAIT_MS at a time,
+ * and whatever cannot be written then (nobody reads the pipe, or it was
+ * closed) is dropped, with one note on stderr. The pids are in the pid
+ * file; the exit status does not depend on these lines.
+ */
+#define PROGRESS_WAIT_MS 1000
+
+/*
+ * A descriptor of our own for stdout when it is a pipe, opened with
+ * O_NONBLOCK: setting the flag on fd 1 would change it for every process
+ * sharing that pipe. Through /proc (Linux), so before any chroot; -1
+ * where that cannot be done, and then fd 1 is written after poll() said
+ * there is room.
+ */
+static void
+progress_open(struct run *r)
+{
+	struct stat st;
+
+	r->progress_fd = -1;
+	r->progress_sock = 0;
+	if (fstat(1, &st) < 0)
+		return;
+	if (S_ISSOCK(st.st_mode))
+		r->progress_sock = 1;
+	else if (S_ISFIFO(st.st_mode))
+		r->progress_fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK |
+		    O_CLOEXEC | O_NOCTTY);
+}
+
+/* Writes len bytes (whole lines, at most PIPE_BUF); 0, or -1 and errno. */
+static int
+progress_put(struct run *r, const char *buf, size_t len)
+{
+	struct pollfd pfd;
+	long long deadline = mono_ms() + PROGRESS_WAIT_MS, ms;
+	ssize_t w;
+
+	while (len > 0) {
+		ms = deadline - mono_ms();
+		pfd.fd = 1;
+		pfd.events = POLLOUT;
+		pfd.revents = 0;
+		if (ms <= 0 || poll(&pfd, 1, (int)ms) == 0) {
+			errno = EAGAIN;
+			return -1;
+		}
+		if (r->progress_sock)
+			w = send(1, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		else
+			w = write(r->progress_fd >= 0 ? r->progress_fd : 1, buf, len);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
+		deadline = mono_ms() + PROGRESS_WAIT_MS;
+	}
+	return 0;
+}
+
+static void
+progress(struct run *r, const pid_t *pids, int n)
+{
+	char buf[PIPE_BUF];
+	size_t len = 0;
+	int i, sent = 0, e = 0, k;
+
+	for (i = 0; i < n && e == 0; i++) {
+		k = snprintf(buf + len, sizeof(buf) - len,
+		    "spawn: child spawned successfully: PID: %ld\n", (long)pids[i]);
+		len += (size_t)k;
+		if (len + 64 > sizeof(buf) || i == n - 1) {
+			if (progress_put(r, buf, len) < 0)
+				e = errno;
+			else
+				sent = i + 1;
+			len = 0;
+		}
+	}
+	if (r->progress_fd >= 0)
+		close(r->progress_fd);
+	r->progress_fd = -1;
+	if (e == EAGAIN)
+		say("stdout: not read for %d s: %d of %d progress lines not written",
+		    PROGRESS_WAIT_MS / 1000, n - sent, n);
+	else if (e != 0)
+		say("stdout: %s: %d of %d progress lines not written", strerror(e),
+		    n - sent, n);
 }
 
 /* Start-up verification and the FastCGI health check. */
@@ -1859,35 +2370,36 @@ report_exit(pid_t pid, int status, const char *when)
 }
 
 /*
- * One wait of --min-uptime for the whole batch, not one per child. A
- * child that dies in the window fails the start. Returns how many died,
+ * The first start, once every child has exec'd: waits until each one has
+ * been seen alive --min-uptime after its own fork, so that a large batch
+ * on a slow machine is not held to the time its last child took to start.
+ * A child that dies before that fails the start. Returns how many died,
  * or -signal when spawn itself was told to stop meanwhile.
  */
 static void signal_all(struct run *r, int sig);
 
 static int
-verify_batch(struct run *r, long long deadline, int *hup)
+verify_start(struct run *r, int *hup)
 {
+	struct slot *sl;
+	long long next;
 	siginfo_t si;
-	int status, i, died = 0, sig;
-	pid_t pid;
+	int i, died, sig;
 
 	for (;;) {
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (i = 0; i < r->nslots; i++) {
-				if (r->slots[i].pid == pid) {
-					report_exit(pid, status, " during start-up");
-					r->start_deaths++;
-					r->slots[i].pid = 0;
-					died++;
-				}
-			}
-		}
-		if (died)
+		start_sweep(r);
+		if ((died = start_deaths_told(r)) > 0)
 			return died;
-		if (mono_ms() >= deadline)
+		next = 0;
+		for (i = 0; i < r->nslots; i++) {
+			sl = &r->slots[i];
+			if (sl->pid > 0 && !sl->verified &&
+			    (next == 0 || sl->started + r->o->min_uptime < next))
+				next = sl->started + r->o->min_uptime;
+		}
+		if (next == 0)
 			return 0;
-		sig = wait_signal(r, deadline, &si);
+		sig = wait_signal(r, next, &si);
 		if (sig == SIGTERM || sig == SIGINT)
 			return -sig;
 		/* A reload asked for now runs once the start is done. */
@@ -2082,11 +2594,23 @@ kill_all(struct run *r, struct sup *s, int second_signal)
 	s->stop_deadline = -1;
 }
 
-/* Forks the child of one slot; 0 on success. */
+/*
+ * Forks the child of one slot: 0 when it exec'd, -1 when it failed, 1
+ * when a stop came before it had done either. Then the child is kept, for
+ * the stop to end, and the signal is posted again for the supervisor's
+ * loop.
+ */
 static int
 start_one(struct run *r, int slot, pid_t *pid)
 {
-	return fork_batch(r, &slot, 1, pid) == 0 ? 0 : -1;
+	int failed, stop;
+
+	failed = fork_batch(r, &slot, 1, pid, &stop);
+	if (stop != 0)
+		raise(stop);
+	if (failed)
+		return -1;
+	return stop != 0 ? 1 : 0;
 }
 
 static void
@@ -2116,12 +2640,15 @@ restart_slot(struct run *r, struct sup *s, int i)
 
 	sl->restart_at = 0;
 	sl->started = mono_ms();
-	if (start_one(r, i, &sl->pid) < 0) {
+	switch (start_one(r, i, &sl->pid)) {
+	case -1:
 		sl->pid = 0;
 		failed_start(r, s, i);
-		return;
+		break;
+	case 0:
+		say("child %ld (slot %d) started", (long)sl->pid, i + 1);
+		break;
 	}
-	say("child %ld (slot %d) started", (long)sl->pid, i + 1);
 }
 
 static void begin_reload(struct run *r, struct sup *s);
@@ -2137,7 +2664,7 @@ reload_next(struct run *r, struct sup *s)
 		if (sl->pid <= 0)
 			continue;
 		sl->pending_started = mono_ms();
-		if (start_one(r, s->reload_slot, &sl->pending) == 0)
+		if (start_one(r, s->reload_slot, &sl->pending) >= 0)
 			return;
 		sl->pending = 0;
 		say("reload: new child for slot %d failed to start; the running "
@@ -2387,7 +2914,7 @@ start(struct run *r)
 {
 	struct sup s;
 	pid_t *pids, self = getpid();
-	int *which, i, n = r->o->children, failed, hup = 0;
+	int *which, i, n = r->o->children, failed, hup = 0, stop;
 	char values[1024];
 	const char *why;
 
@@ -2404,14 +2931,19 @@ start(struct run *r)
 	}
 	for (i = 0; i < n; i++)
 		which[i] = i;
-	failed = fork_batch(r, which, n, pids);
-	for (i = 0; i < n; i++) {
-		r->slots[i].pid = pids[i];
-		r->slots[i].started = mono_ms();
-	}
-	/* --min-uptime 0: the exec is the whole check. */
-	if (!failed && r->o->min_uptime > 0)
-		failed = verify_batch(r, mono_ms() + r->o->min_uptime, &hup);
+	/* --min-uptime 0: the exec is the whole check, nothing to sweep. */
+	r->starting = r->o->min_uptime > 0;
+	failed = fork_batch(r, which, n, pids, &stop);
+	if (!r->starting)
+		for (i = 0; i < n; i++) {
+			r->slots[i].pid = pids[i];
+			r->slots[i].started = mono_ms();
+		}
+	if (stop != 0)
+		failed = -stop;
+	else if (!failed && r->starting)
+		failed = verify_start(r, &hup);
+	r->starting = 0;
 	if (failed < 0)
 		say("start: stopped by SIG%s", spawn_signal_name(-failed));
 	if (!failed && r->check_fd >= 0) {
@@ -2427,9 +2959,9 @@ start(struct run *r)
 	if (!failed && write_pid_file(r, r->o->wait ? &self : pids,
 	    r->o->wait ? 1 : n) < 0)
 		failed = 1;
-	free(pids);
 	free(which);
 	if (failed) {
+		free(pids);
 		s.start_failed = failed > 0;
 		begin_stop(r, &s);
 		i = supervise(r, &s);
@@ -2446,13 +2978,19 @@ start(struct run *r)
 		}
 		die(r, SPAWN_EXIT_FAIL);
 	}
-	for (i = 0; i < n; i++)
-		printf("spawn: child spawned successfully: PID: %ld\n",
-		    (long)r->slots[i].pid);
-	fflush(stdout);
+	progress(r, pids, n);
+	free(pids);
 	notify(r, "READY=1\nSTATUS=%d children running\n", n);
 	if (!r->o->wait)
 		return SPAWN_EXIT_OK;
+	/* Children that started, then exited before the others had. */
+	for (i = 0; i < n; i++) {
+		if (r->slots[i].gone > 0) {
+			r->slots[i].pid = r->slots[i].gone;
+			r->slots[i].gone = 0;
+			child_exited(r, &s, r->slots[i].pid, r->slots[i].gone_status);
+		}
+	}
 	if (hup)
 		begin_reload(r, &s);
 	i = supervise(r, &s);
@@ -2544,12 +3082,18 @@ setup_signals(struct run *r)
 	blocked = r->handled;
 	/* A closed stdout or check socket must give EPIPE, not kill us. */
 	sigaddset(&blocked, SIGPIPE);
-	sigprocmask(SIG_BLOCK, &blocked, &r->orig_mask);
-	/* An ignored SIGCHLD would reap our children before we see them. */
+	sigprocmask(SIG_BLOCK, &blocked, NULL);
+	/*
+	 * Blocked, they are taken with sigwaitinfo and the handler never
+	 * runs, except while wait_readable() lets them in. It also replaces
+	 * an inherited SIG_IGN, which for SIGCHLD would reap our children
+	 * before we see them.
+	 */
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGCHLD, &sa, &r->orig_chld);
+	sa.sa_handler = note_signal;
+	sigfillset(&sa.sa_mask);
+	for (i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
+		sigaction(taken[i], &sa, NULL);
 }
 
 static void
@@ -2615,9 +3159,10 @@ main(int argc, char **argv)
 	r.o = &o;
 	r.sock = r.sock_dirfd = r.pid_dirfd = r.out_fd = r.check_fd = -1;
 	r.out_dirfd = r.pid_fd = -1;
-	r.notify_fd = -1;
+	r.notify_fd = r.progress_fd = -1;
 	r.backlog_given = o.backlog >= 0;
 	r.is_root = geteuid() == 0;
+	r.self = getpid();
 	spawn_apply_defaults(&o);
 	if (o.probe)
 		return probe(&o);
@@ -2634,6 +3179,8 @@ main(int argc, char **argv)
 	if (o.pid_file)
 		open_pid_file(&r);
 	notify_open(&r);
+	if (!o.no_fork)
+		progress_open(&r);
 	/* Inherited sockets need no file system: take them before chroot. */
 	if (!o.chroot_dir || o.bind_before_chroot || o.fd >= 0 ||
 	    (!o.socket_path && !o.port))

@@ -155,6 +155,13 @@ struct cgi_config {
 
 int cgi_worker(const struct cgi_config *c);
 
+/*
+ * Every signal to its default disposition and none blocked, whatever spawn
+ * inherited: what a program and a CGI script start with. System calls
+ * only, so it is safe between vfork and exec.
+ */
+void spawn_reset_signals(void);
+
 /* Limits of the bridge, documented in spawn.1. */
 #define CGI_PARAMS_MAX (128 * 1024)   /* name-value bytes per request */
 #define CGI_HEADER_MAX (16 * 1024)    /* the script's header block */

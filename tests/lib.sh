@@ -4,19 +4,43 @@
 # by pid when the file exits.
 
 TOP=${TOP:-$(cd "$(dirname "$0")/.." && pwd)}
-SPAWN=$TOP/spawn
-PROBE=$TOP/tests/probe
-CLIENT=$TOP/tests/fcgiclient
 T=$(mktemp -d /tmp/spawn-test.XXXXXX)
 chmod 755 "$T"
 : >"$T/.pids"
+
+# stage_binaries DIR: copies of spawn and the test tools in DIR, which
+# every user can enter. A clone may sit under a directory that only root
+# can enter (/root, any mktemp -d), and the tests that drop privileges
+# (-u nobody, setpriv, prlimit) must still reach what they run. run.sh
+# stages once per run and passes the directory on in SPAWN_STAGE; a test
+# file run by itself stages its own copies.
+stage_binaries() {
+	mkdir -p "$1" &&
+	cp "$TOP/spawn" "$TOP/tests/probe" "$TOP/tests/fcgiclient" "$1/" &&
+	chmod 755 "$1" "$1/spawn" "$1/probe" "$1/fcgiclient"
+}
+if [ -n "${SPAWN_STAGE:-}" ] && [ -x "$SPAWN_STAGE/spawn" ]; then
+	BIN=$SPAWN_STAGE
+else
+	BIN=$T/bin
+	stage_binaries "$BIN" || { echo "not ok - stage the binaries in $BIN"; exit 1; }
+fi
+SPAWN=$BIN/spawn
+PROBE=$BIN/probe
+CLIENT=$BIN/fcgiclient
 
 cleanup_test() {
 	for p in $(cat "$T/.pids" 2>/dev/null); do
 		kill -KILL "$p" 2>/dev/null
 	done
-	for p in $(cat "$T"/*.report 2>/dev/null | sed -n 's/^pid=//p'); do
+	# Every probe that reported anywhere under $T, however deep (but not
+	# inside a file system a test mounted there: it may hang).
+	for p in $(find "$T" -xdev -name '*.report' -exec sed -n 's/^pid=//p' {} + 2>/dev/null); do
 		kill -KILL "$p" 2>/dev/null
+	done
+	# A test that mounted something under $T and did not get to unmount it.
+	for _m in $(awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/mounts 2>/dev/null); do
+		umount "$_m" 2>/dev/null || umount -l "$_m" 2>/dev/null
 	done
 	rm -rf "$T"
 }
@@ -147,7 +171,7 @@ nothing_running() {
 	return 0
 }
 # label ARGS...: a command line for a test name, without the temp paths.
-label() { printf '%s' "$*" | sed "s#$T#T#g; s#$TOP/tests/##g"; }
+label() { printf '%s' "$*" | sed "s#$BIN/##g; s#$T#T#g; s#$TOP/tests/##g"; }
 
 # bad MESSAGE ARGS...: spawn ARGS is bad input: exit 2, exactly MESSAGE,
 # nothing started (no report in $R), nothing left (no socket $S, no

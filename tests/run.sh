@@ -6,6 +6,20 @@ export TOP
 log=$(mktemp /tmp/spawn-check.XXXXXX)
 only=${TESTS:-}
 
+# One copy of the binaries per run, in a directory every user can enter,
+# so that children that drop privileges reach them wherever the clone is
+# (lib.sh uses it; see stage_binaries there).
+SPAWN_STAGE=$(mktemp -d /tmp/spawn-bin.XXXXXX)
+trap 'rm -rf "$SPAWN_STAGE" "$log"' EXIT
+trap 'exit 1' INT TERM
+if cp "$TOP/spawn" "$TOP/tests/probe" "$TOP/tests/fcgiclient" "$SPAWN_STAGE/" &&
+    chmod 755 "$SPAWN_STAGE" "$SPAWN_STAGE"/*; then
+	export SPAWN_STAGE
+else
+	echo "run.sh: cannot stage the binaries in $SPAWN_STAGE" >&2
+	exit 1
+fi
+
 run_one() {
 	"$@" 2>&1
 	rc=$?
@@ -27,6 +41,5 @@ run_one() {
 pass=$(grep -c '^ok ' "$log")
 fail=$(grep -c '^not ok ' "$log")
 skipped=$(grep -c '^skip ' "$log")
-rm -f "$log"
 echo "$pass passed, $fail failed, $skipped skipped"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
