@@ -802,8 +802,10 @@ cleanup(struct run *r)
 	    st.st_ino == r->sock_ino)
 		unlinkat(r->sock_dirfd, r->sock_base, 0);
 	/* An --output file nobody ever wrote to is ours to take back. */
-	if (r->out_dirfd >= 0)
+	if (r->out_dirfd >= 0) {
 		unlinkat(r->out_dirfd, r->out_base, 0);
+		close(r->out_dirfd);
+	}
 	r->out_dirfd = -1;
 	if (r->pid_dirfd >= 0) {
 		if (r->pid_tmp[0] != '\0')
@@ -816,11 +818,33 @@ cleanup(struct run *r)
 	r->sock_base = NULL;
 }
 
+/*
+ * Closes what the run holds open, on the way out: nothing spawn opened is
+ * left for exit to close (valgrind --track-fds checks it).
+ */
+static void
+release(struct run *r)
+{
+	int *fds[] = {
+		&r->sock, &r->sock_dirfd, &r->pid_dirfd, &r->pid_fd, &r->out_fd,
+		&r->out_dirfd, &r->check_fd, &r->notify_fd, &r->progress_fd,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] > 2)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
 static void __attribute__((noreturn))
 die(struct run *r, int code)
 {
-	if (r != NULL)
+	if (r != NULL) {
 		cleanup(r);
+		release(r);
+	}
 	exit(code);
 }
 
@@ -2458,9 +2482,13 @@ probe(struct spawn_opts *o)
 		/* On a unix socket EAGAIN means the backlog is full. */
 		say("probe %s: %s", o->probe, errno == EAGAIN ?
 		    "listen backlog full" : strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return SPAWN_EXIT_FAIL;
 	}
-	if ((why = fcgi_exchange(fd, o->check_timeout, out, sizeof(out))) != NULL) {
+	why = fcgi_exchange(fd, o->check_timeout, out, sizeof(out));
+	close(fd);
+	if (why != NULL) {
 		say("probe %s: %s", o->probe, why);
 		return SPAWN_EXIT_FAIL;
 	}
@@ -2734,7 +2762,16 @@ child_exited(struct run *r, struct sup *s, pid_t pid, int status)
 				reload_next(r, s);
 			return;
 		}
-		if (sl->pending == pid) {
+		lived = mono_ms() - sl->pending_started;
+		if (sl->pending == pid && !s->stopping &&
+		    lived >= r->o->min_uptime) {
+			/*
+			 * It lived --min-uptime, but the supervisor was busy and
+			 * had not promoted it yet: it took over the slot in time,
+			 * and its exit is that of the slot's child.
+			 */
+			promote(r, s, i);
+		} else if (sl->pending == pid) {
 			sl->pending = 0;
 			if (s->stopping)
 				return;
@@ -3136,6 +3173,7 @@ main(int argc, char **argv)
 	static char **envbuf;
 	char err[512];
 	const char *why;
+	int code;
 
 	if ((envbuf = calloc((size_t)argc + 1, sizeof(char *))) == NULL)
 		return SPAWN_EXIT_FAIL;
@@ -3213,7 +3251,9 @@ main(int argc, char **argv)
 		resolve_program(&r);
 	if (o.no_fork)
 		exec_in_place(&r);
-	return start(&r);
+	code = start(&r);
+	release(&r);
+	return code;
 }
 
 #endif /* SPAWN_NO_MAIN */
