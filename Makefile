@@ -62,6 +62,12 @@ soak: tools
 valgrind: tools
 	sh tests/valgrind.sh
 
+# libFuzzer harnesses (clang and its runtime, libclang-rt-dev), each run
+# for FUZZ_SECONDS (60), FUZZ_JOBS at once; see tests/fuzz/README.md.
+FUZZ_CC = clang
+fuzz:
+	CC=$(FUZZ_CC) sh tests/fuzz/run.sh
+
 install: spawn
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1
 	cp -f spawn $(DESTDIR)$(PREFIX)/bin/spawn
@@ -75,4 +81,4 @@ uninstall:
 clean:
 	rm -f spawn $(TOOLS)
 
-.PHONY: all static tools check bench demo soak valgrind install uninstall clean
+.PHONY: all static tools check bench demo soak valgrind fuzz install uninstall clean

@@ -408,6 +408,8 @@ out_records(struct conn *c, int type, const void *data, size_t n)
 		c->olen += fcgi_record(c->obuf + c->olen, OBUF - c->olen, type,
 		    type == FCGI_GET_VALUES_RESULT || type == FCGI_UNKNOWN_TYPE ?
 		    0 : c->id, p, chunk);
+		if (chunk == 0)
+			break;
 		p += chunk;
 		n -= chunk;
 	} while (n > 0);
@@ -527,7 +529,7 @@ static char **
 build_envp(struct conn *c)
 {
 	const unsigned char *name, *value;
-	size_t off, k, nlen, vlen, n = 0, cap = 8, extra = 0;
+	size_t off, k, nlen, vlen, n = 0, cap = 8, extra = 0, i;
 	char **envp, *s;
 
 	for (off = 0; off < c->plen; off += k) {
@@ -549,6 +551,13 @@ build_envp(struct conn *c)
 		if (!cgi_param_allowed((const char *)name, nlen) ||
 		    memchr(value, '\0', vlen) != NULL)
 			continue;
+		/* A name sent twice: the first counts, as for SCRIPT_FILENAME. */
+		for (i = 0; i < n; i++)
+			if (strncmp(envp[i], (const char *)name, nlen) == 0 &&
+			    envp[i][nlen] == '=')
+				break;
+		if (i < n)
+			continue;
 		if ((s = malloc(nlen + vlen + 2)) == NULL)
 			break;
 		memcpy(s, name, nlen);
@@ -560,11 +569,14 @@ build_envp(struct conn *c)
 	for (k = 0; k < extra; k++) {
 		/* An -e variable replaces a param of the same name. */
 		nlen = strcspn(cfg->env[k], "=");
-		for (off = 0; off < n; off++)
+		for (off = 0; off < n; ) {
 			if (strncmp(envp[off], cfg->env[k], nlen + 1) == 0) {
 				free(envp[off]);
 				envp[off] = envp[--n];
+			} else {
+				off++;
 			}
+		}
 		envp[n++] = strdup(cfg->env[k]);
 		if (envp[n - 1] == NULL)
 			n--;
@@ -1078,7 +1090,8 @@ record_done(struct conn *c)
 	case FCGI_BEGIN_REQUEST:
 		if (c->h.content_length != 8 || c->h.request_id == 0)
 			bad_record(c, "malformed BEGIN_REQUEST");
-		else
+		else if (!c->closing)
+			/* Not after a request that closes the connection ended. */
 			begin_request(c);
 		break;
 	case FCGI_ABORT_REQUEST:
