@@ -853,13 +853,35 @@ maybe_finish(struct conn *c)
 	    FCGI_REQUEST_COMPLETE);
 }
 
+/*
+ * Reads a script's pipe: how many bytes, 0 when there are none now, -1
+ * once it closed (then the request may be finished).
+ */
+static ssize_t
+pipe_read(struct conn *c, int *fd, void *buf, size_t len)
+{
+	ssize_t n = read(*fd, buf, len);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		close_fd(fd);
+		maybe_finish(c);
+		return -1;
+	}
+	c->last = mono_ms();
+	/* A descendant still writing after the script exited gets more time. */
+	if (c->exited)
+		c->linger_at = c->last + LINGER_MS;
+	return n;
+}
+
 /* Reads the script's stdout or stderr into the connection's output. */
 static void
 read_script(struct conn *c, int which)
 {
 	unsigned char *dst;
 	int *fd = which == FCGI_STDOUT ? &c->out_fd : &c->err_fd;
-	size_t room;
 	ssize_t n;
 	long end;
 	size_t newlen;
@@ -868,15 +890,9 @@ read_script(struct conn *c, int which)
 	if (which == FCGI_STDOUT && !c->body && !c->discard) {
 		if (c->hbuf == NULL && (c->hbuf = malloc(CGI_HEADER_MAX)) == NULL)
 			return;
-		n = read(*fd, c->hbuf + c->hlen, CGI_HEADER_MAX - c->hlen);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		if ((n = pipe_read(c, fd, c->hbuf + c->hlen,
+		    CGI_HEADER_MAX - c->hlen)) <= 0)
 			return;
-		if (n <= 0) {
-			close_fd(fd);
-			maybe_finish(c);
-			return;
-		}
-		c->last = mono_ms();
 		c->hlen += (size_t)n;
 		end = cgi_header_end(c->hbuf, c->hlen, CGI_HEADER_MAX);
 		if (end == 0)
@@ -902,18 +918,8 @@ read_script(struct conn *c, int which)
 	if (!out_room(c, RECMAX))
 		return;
 	dst = c->obuf + c->olen;
-	room = CHUNK;
-	n = read(*fd, dst + FCGI_HEADER_LEN, room);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if ((n = pipe_read(c, fd, dst + FCGI_HEADER_LEN, CHUNK)) <= 0)
 		return;
-	if (n <= 0) {
-		close_fd(fd);
-		maybe_finish(c);
-		return;
-	}
-	c->last = mono_ms();
-	if (c->exited)
-		c->linger_at = c->last + LINGER_MS;
 	if (which == FCGI_STDOUT && c->discard)
 		return;
 	fcgi_encode_header(dst, which, c->id, (int)n, fcgi_padding((int)n));

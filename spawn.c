@@ -851,34 +851,66 @@ die(struct run *r, int code)
 /* Descriptors. */
 
 /*
- * Whatever the caller left open must not reach the children: mark every
- * descriptor above 2 close-on-exec, once, here where it is safe to read
- * /proc. The socket reaches fd 0 of a child through dup2, which clears the
- * flag on the copy.
+ * Applies op to every open descriptor above 2. The list is read whole
+ * before op runs, since closing entries while readdir walks
+ * /proc/self/fd may skip some; without /proc (in a chroot, say) every
+ * number below RLIMIT_NOFILE is tried, up to 65536.
  */
 static void
-cloexec_inherited(void)
+each_fd_above_stderr(int (*op)(int))
 {
 	struct rlimit rl;
 	struct dirent *de;
 	DIR *d;
 	long fd, max;
+	int *fds = NULL, *more;
+	size_t n = 0, cap = 0, i;
 
 	if ((d = opendir("/proc/self/fd")) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			fd = strtol(de->d_name, NULL, 10);
-			if (fd > 2 && fd != dirfd(d))
-				fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+			if (fd <= 2 || fd == dirfd(d))
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				if ((more = realloc(fds, cap * sizeof(*fds))) == NULL)
+					break;
+				fds = more;
+			}
+			fds[n++] = (int)fd;
 		}
 		closedir(d);
-		return;
+		if (de == NULL) {
+			for (i = 0; i < n; i++)
+				op(fds[i]);
+			free(fds);
+			return;
+		}
+		free(fds);
 	}
 	max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ?
 	    (long)rl.rlim_cur : 65536;
 	if (max > 65536)
 		max = 65536;
 	for (fd = 3; fd < max; fd++)
-		fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+		op((int)fd);
+}
+
+static int
+set_cloexec(int fd)
+{
+	return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/*
+ * Whatever the caller left open must not reach the children: mark every
+ * descriptor above 2 close-on-exec, once, at start. The socket reaches fd
+ * 0 of a child through dup2, which clears the flag on the copy.
+ */
+static void
+cloexec_inherited(void)
+{
+	each_fd_above_stderr(set_cloexec);
 }
 
 /* A daemon started with 0, 1 or 2 closed would hand out those numbers. */
@@ -1856,41 +1888,6 @@ prepare_and_exec(struct run *r, struct child_error *ce)
 }
 
 /*
- * A CGI worker keeps only fd 0 (the socket), 1 and 2: it never execs, so
- * close-on-exec does not clean up for it.
- */
-static void
-close_above_stderr(void)
-{
-	struct rlimit rl;
-	struct dirent *de;
-	DIR *d;
-	long fd, max;
-	int n, i, fds[256];
-
-	/* Read the list first: closing while readdir walks it is unsafe. */
-	while ((d = opendir("/proc/self/fd")) != NULL) {
-		n = 0;
-		while ((de = readdir(d)) != NULL && n < 256) {
-			fd = strtol(de->d_name, NULL, 10);
-			if (fd > 2 && fd != dirfd(d))
-				fds[n++] = (int)fd;
-		}
-		closedir(d);
-		for (i = 0; i < n; i++)
-			close(fds[i]);
-		if (n < 256)
-			return;
-	}
-	max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ?
-	    (long)rl.rlim_cur : 65536;
-	if (max > 65536)
-		max = 65536;
-	for (fd = 3; fd < max; fd++)
-		close((int)fd);
-}
-
-/*
  * A worker of --cgi: the same set-up as a child that execs, then the
  * bridge instead of a program. Closing the error pipe by hand is the
  * "exec happened" the parent waits for.
@@ -1900,7 +1897,8 @@ cgi_child(struct run *r, int errfd)
 {
 	tie_to_supervisor(r);
 	close(errfd);
-	close_above_stderr();
+	/* It never execs: close-on-exec does not clean up for it. */
+	each_fd_above_stderr(close);
 	_exit(cgi_worker(&r->cgi));
 }
 
@@ -2937,7 +2935,7 @@ exec_in_place(struct run *r)
 		prepare_and_exec(r, &ce);
 	} else if (prepare_child(r, &ce) == 0) {
 		/* -n --cgi: spawn itself is the one worker. */
-		close_above_stderr();
+		each_fd_above_stderr(close);
 		exit(cgi_worker(&r->cgi));
 	}
 	describe_stage(r, why, sizeof(why), &ce);
