@@ -46,18 +46,8 @@ RUNAS_UID=$(id -u "$RUNAS")
 if id www-data >/dev/null 2>&1; then WEBUSER=www-data; else WEBUSER=nobody; fi
 WEBGROUP=$(id -gn "$WEBUSER")
 
-# free_port: a loopback port nobody listens on now (the kernel's pick for
-# port 0); without python3, a random one, which start_nginx retries.
-free_port() {
-	if have python3; then
-		python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-	else
-		echo $((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
-	fi
-}
+# Ports: free_port (lib.sh), the kernel's pick for port 0; start_nginx
+# picks again when one was taken before nginx could bind it.
 
 # site EXAMPLE PORT: the example with its paths and port moved into $T;
 # nothing else changes.
@@ -468,9 +458,11 @@ show_logs cgi
 stop "$NGPID" $NGWORKERS
 check "nginx: stopped by pid" all_dead "$NGPID" $NGWORKERS
 left=
-for c in /proc/[0-9]*/cmdline; do
+# One grep over every command line (its own, which names $T too, has
+# ended before the loop looks at it).
+for c in $(grep -lsF -- "$T" /proc/[0-9]*/cmdline); do
 	p=${c#/proc/}
 	p=${p%/cmdline}
-	alive "$p" && tr '\0' ' ' <"$c" 2>/dev/null | grep -qF "$T" && left="$left $p"
+	alive "$p" && left="$left $p"
 done
 expect_eq "nothing this file started is left running" "" "$left"

@@ -5,6 +5,10 @@
 # parameter picks the behaviour. Each case is asserted from both sides:
 # what fcgiclient -s saw on the wire, and what the script reported or
 # /proc shows.
+#
+# t-cgi-limits.sh (--cgi-timeout, --cgi-max, FCGI_WEB_SERVER_ADDRS) runs
+# beside this file, with the helpers below: it sources this file, which
+# returns to it after them (CGI_HELPERS_ONLY=1).
 . "$(dirname "$0")/lib.sh"
 
 umask 022
@@ -27,15 +31,19 @@ if ! cc -O2 -o "$REP" "$CS/rep.c"; then
 fi
 
 # Scripts run in their own process groups (if the bridge is right): end
-# each group, and the background children they noted, then lib.sh's part.
+# each group's processes, and the background children they noted, then
+# lib.sh's part. Only processes of this file (lib.sh's ours): a script's
+# pid, and so its group's id, may belong to another test by now.
 cgi_cleanup() {
-	for _f in "$T"/*.report; do
-		[ -e "$_f" ] || continue
-		_p=$(sed -n 's/^pid=//p' "$_f")
-		[ -n "$_p" ] && kill -KILL -- "-$_p" 2>/dev/null
+	_g=$(cat "$T"/*.report 2>/dev/null | sed -n 's/^pid=//p' | tr '\n' ' ')
+	for _p in $(cat /proc/[0-9]*/stat 2>/dev/null | awk -v g=" $_g" '{
+		pid = $1; sub(/^.*\) /, ""); if (index(g, " " $3 " ")) print pid }'); do
+		ours "$_p" && kill -KILL "$_p" 2>/dev/null
 	done
 	for _f in "$T"/*.child; do
-		[ -e "$_f" ] && kill -KILL "$(cat "$_f")" 2>/dev/null
+		[ -e "$_f" ] || continue
+		_p=$(cat "$_f")
+		ours "$_p" && kill -KILL "$_p" 2>/dev/null
 	done
 	cleanup_test
 }
@@ -207,6 +215,9 @@ stop_bridge() {
 	show_log "$T/$1.err" 5
 	stop "$PID" $WORKER
 }
+
+# t-cgi-limits.sh wants only the helpers above.
+[ "${CGI_HELPERS_ONLY:-}" = 1 ] && return 0
 
 # ===========================================================================
 # Bridge A: the default settings, -d, -e, and spawn's own environment.
@@ -492,130 +503,6 @@ check "ABORT_REQUEST, SIGTERM ignored: script and its child gone" wait_until 3 g
 
 ask last hello
 shas "bridge A still serves after all that" last "end=1 0 0"
-
-# ===========================================================================
-# Bridge B: --cgi-timeout 2. Stuck scripts and slow clients, all at once:
-# the worker must not block on any of them.
-if start_bridge b --cgi-timeout 2; then
-	BLOG=$T/b.err
-	ask tsleep sleep -t 10000 &
-	j1=$!
-	ask tign ignoreterm -t 10000 &
-	j2=$!
-	"$CLIENT" -s -t 10000 -c 30 "$SOCK" T_MODE=hello >"$T/stall.sum" 2>/dev/null &
-	j3=$!
-	"$CLIENT" -s -t 7000 -y 250 "$SOCK" T_MODE=hello >"$T/trickle.sum" 2>/dev/null &
-	j4=$!
-	"$CLIENT" -s -t 10000 -c 0 "$SOCK" >"$T/idle.sum" 2>/dev/null &
-	j5=$!
-	wait_until 5 has_report_of tsleep
-	wait_until 5 has_report_of tign
-	ask tgood hello -t 3000
-	shas "--cgi-timeout 2: a good request is served meanwhile" tgood "end=1 0 0"
-	sbetween "--cgi-timeout 2: ... at once" tgood answered_ms 0 1000
-	wait $j1 $j2 $j3 $j4 $j5
-
-	# A stalled script, with the client waiting: the client still gets an
-	# answer (504) and END_REQUEST with the status of the kill.
-	ended "script sleeping for ever: the request ends after 2..4 s" tsleep 1800 4500
-	sexpect "script sleeping for ever: END_REQUEST, appStatus 143 (SIGTERM)" tsleep end "1 143 0"
-	shas "script sleeping for ever: answered 504" tsleep "header=Status: 504 Gateway Timeout"
-	sp=$(script_pid tsleep)
-	cp=$(child_pid tsleep "$sp")
-	check "script sleeping for ever: it and its child are gone" wait_until 3 gone "$sp" "$cp"
-
-	ended "script ignoring SIGTERM: the request ends after 2..5 s" tign 1800 5500
-	sexpect "script ignoring SIGTERM: END_REQUEST, appStatus 137 (SIGKILL 1 s later)" tign end "1 137 0"
-	sp=$(script_pid tign)
-	cp=$(child_pid tign "$sp")
-	# It ignores SIGTERM: only the SIGKILL a second later can end it.
-	check "script ignoring SIGTERM: SIGKILLed, it and its child are gone" wait_until 3 gone "$sp" "$cp"
-
-	for c in stall trickle idle; do
-		sexpect "$c client: disconnected" "$c" closed 1
-		sbetween "$c client: after the 2 s timeout" "$c" closed_ms 1800 5000
-		slacks "$c client: no END_REQUEST" "$c" '^end='
-	done
-	echo "# timeouts: stall $(sget "$T/stall.sum" closed_ms) ms, trickle $(sget "$T/trickle.sum" closed_ms) ms, idle $(sget "$T/idle.sum" closed_ms) ms"
-	show_log "$BLOG" 6
-	stop_bridge b
-fi
-
-# ===========================================================================
-# Bridge C: --cgi-max 2 with one worker: four slow requests queue, none fails.
-if start_bridge c -F 1 --cgi-max 2; then
-	C_WORKER=$WORKER
-	"$CLIENT" -s -g "$SOCK" >"$T/cvalues.sum" 2>/dev/null
-	shas "--cgi-max 2: GET_VALUES says FCGI_MAX_REQS=2" cvalues "value=FCGI_MAX_REQS=2"
-	jobs_=
-	for i in 1 2 3 4; do
-		ask "max$i" slow -t 15000 -- T_SLEEP=1 &
-		jobs_="$jobs_ $!"
-	done
-	most=0
-	end=$(($(date +%s) + 15))
-	while [ "$(date +%s)" -le "$end" ]; do
-		n=$(live_children "$C_WORKER")
-		[ "$n" -gt "$most" ] && most=$n
-		running=0
-		for j in $jobs_; do kill -0 "$j" 2>/dev/null && running=1; done
-		[ $running = 0 ] && break
-		sleep 0.02
-	done
-	wait $jobs_
-	for i in 1 2 3 4; do
-		shas "--cgi-max 2: request $i of 4 answered" "max$i" "end=1 0 0"
-		expect_match "--cgi-max 2: request $i of 4 is no error response" '^slow done' \
-			"$(sget "$T/max$i.sum" body_head)"
-	done
-	check "--cgi-max 2: at most 2 scripts at once (in /proc: $most)" test "$most" -le 2
-	check "--cgi-max 2: but 2 do run at once (in /proc: $most)" test "$most" -eq 2
-	seen=$(cat "$T"/max?.sum | sed -n 's/^body_head=slow done; running=\([0-9]*\).*/\1/p' | sort -n | tail -n 1)
-	check "--cgi-max 2: at most 2 scripts saw each other running ($seen)" test "${seen:-9}" -le 2
-	stop_bridge c
-fi
-
-# ===========================================================================
-# FCGI_WEB_SERVER_ADDRS in spawn's environment filters TCP clients.
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-# wsa NAME ADDRS: a bridge on 127.0.0.1:PORT with FCGI_WEB_SERVER_ADDRS=ADDRS.
-wsa() {
-	_port=$(free_port) || return 1
-	FCGI_WEB_SERVER_ADDRS=$2 "$SPAWN" --cgi -w -a 127.0.0.1 -p "$_port" \
-		-- "$REP" /bin/sh "$MODES" >"$T/$1.out" 2>"$T/$1.err" </dev/null &
-	PID=$!
-	track "$PID"
-	SOCK=127.0.0.1:$_port
-	WORKER=
-	_w=$1
-	wait_for 5 'grep -q "spawned successfully" "$T/$_w.out" "$T/$_w.err"' || return 1
-	WORKER=$(kids "$PID" | awk '{ print $1 }')
-	track $WORKER
-}
-if have python3; then
-	if wsa wsano 127.0.0.2; then
-		ask wsano hello -t 3000
-		sexpect "FCGI_WEB_SERVER_ADDRS=127.0.0.2: 127.0.0.1 is refused (closed)" wsano closed 1
-		slacks "FCGI_WEB_SERVER_ADDRS=127.0.0.2: no answer" wsano '^end='
-		expect_eq "FCGI_WEB_SERVER_ADDRS=127.0.0.2: no script runs" 0 "$(nreports wsano)"
-	else
-		not_ok "FCGI_WEB_SERVER_ADDRS=127.0.0.2: spawn starts"
-	fi
-	show_log "$T/wsano.err" 2
-	stop_bridge wsano
-	if wsa wsayes 10.9.9.9,127.0.0.1; then
-		ask wsayes hello -t 3000
-		shas "FCGI_WEB_SERVER_ADDRS=10.9.9.9,127.0.0.1: 127.0.0.1 is served" wsayes "end=1 0 0"
-		expect_eq "FCGI_WEB_SERVER_ADDRS=10.9.9.9,127.0.0.1: the script ran" 1 "$(nreports wsayes)"
-	else
-		not_ok "FCGI_WEB_SERVER_ADDRS=10.9.9.9,127.0.0.1: spawn starts"
-	fi
-	stop_bridge wsayes
-else
-	skip "FCGI_WEB_SERVER_ADDRS (python3 not installed, to find a free port)"
-fi
 
 # ===========================================================================
 # Every record the bridge sent, in every case above, was padded to 8.

@@ -68,16 +68,17 @@ ign=$(rget "$R" "$p" sigign)
 check "signals: a USR1 ignored by the caller is back at its default (SigIgn $ign)" test $(( 0x$ign & 0x200 )) -eq 0
 stop "$p"; rm -f "$S" "$R"/*
 
-# --- TCP, IPv4 and IPv6.
-PORT=$((20000 + $$ % 20000))
-start -a 127.0.0.1 -p "$PORT" -- "$PROBE" --report "$R"
+# --- TCP, IPv4 and IPv6, each on a port the kernel picked for port 0 (a
+# port taken by another test between the pick and spawn's bind is picked
+# again: retry_port).
+retry_port 127.0.0.1 'start -a 127.0.0.1 -p "$PORT" -- "$PROBE" --report "$R"'
 p=$(first_report "$R")
 expect_eq "tcp: exit 0" 0 "$RC"
 expect_eq "tcp: fd 0 bound to 127.0.0.1:$PORT" "inet 127.0.0.1:$PORT" "$(rget "$R" "$p" fd0_family) $(rget "$R" "$p" fd0_addr)"
 check "tcp: answers a request" "$CLIENT" -q "127.0.0.1:$PORT"
 stop "$p"; rm -f "$R"/*
-if [ -e /proc/net/if_inet6 ]; then
-	start -a ::1 -p "$PORT" -- "$PROBE" --report "$R"
+if [ -e /proc/net/if_inet6 ] && free_port ::1 >/dev/null; then
+	retry_port ::1 'start -a ::1 -p "$PORT" -- "$PROBE" --report "$R"'
 	p=$(first_report "$R")
 	expect_eq "tcp6: fd 0 bound to [::1]:$PORT" "inet6 [::1]:$PORT" "$(rget "$R" "$p" fd0_family) $(rget "$R" "$p" fd0_addr)"
 	check "tcp6: answers a request" "$CLIENT" -q "[::1]:$PORT"
@@ -85,7 +86,7 @@ if [ -e /proc/net/if_inet6 ]; then
 else
 	skip "tcp6: no IPv6 on this machine"
 fi
-start -p "$PORT" -b 7 -- "$PROBE" --report "$R"
+retry_port 0.0.0.0 'start -p "$PORT" -b 7 -- "$PROBE" --report "$R"'
 p=$(first_report "$R")
 expect_eq "tcp: default address 0.0.0.0" "0.0.0.0:$PORT" "$(rget "$R" "$p" fd0_addr)"
 if have ss; then

@@ -41,8 +41,10 @@ for f in "$TOP"/examples/*; do
 	fi
 done
 
-# --- The examples, run. Paths move into $T; nothing else changes.
-PORT=$((30000 + $$ % 20000))
+# --- The examples, run. Paths move into $T and ports to one the kernel
+# picked for port 0 (free_port; a port taken before the example binds it
+# is picked again: retry_port); nothing else changes.
+PORT=
 WWW=$T/www
 mkdir -p "$WWW"
 printf '<?php echo "php says ", 6 * 7, "\\n";\n' >"$WWW/t.php"
@@ -224,10 +226,6 @@ fi
 localize Dockerfile
 json_cmd() { python3 -c 'import json,sys; print("\n".join(json.loads(sys.argv[1])))' "$1"; }
 if have python3 && have unshare && unshare --pid --fork --mount-proc true 2>/dev/null; then
-	entry=$(sed -n 's/^ENTRYPOINT //p' "$T/Dockerfile")
-	health=$(sed -n 's/^HEALTHCHECK .* CMD //p' "$T/Dockerfile")
-	json_cmd "$entry" >"$T/entry.args"
-	json_cmd "$health" >"$T/health.args"
 	cat >"$T/pid1.sh" <<EOS
 #!/bin/sh
 # Inside the namespace: exec the ENTRYPOINT as PID 1, as docker run would.
@@ -236,12 +234,21 @@ IFS='
 '
 exec \$(cat "$T/entry.args")
 EOS
-	unshare --pid --fork --mount-proc sh "$T/pid1.sh" >"$T/docker.log" 2>&1 &
-	up=$!
-	track "$up"
 	hc() { IFS='
 '; set -f; $(cat "$T/health.args") >/dev/null 2>&1; _rc=$?; set +f; unset IFS; return $_rc; }
-	wait_until 10 hc
+	# docker_run: the container on PORT, until it answers or ends.
+	docker_run() {
+		localize Dockerfile
+		entry=$(sed -n 's/^ENTRYPOINT //p' "$T/Dockerfile")
+		health=$(sed -n 's/^HEALTHCHECK .* CMD //p' "$T/Dockerfile")
+		json_cmd "$entry" >"$T/entry.args"
+		json_cmd "$health" >"$T/health.args"
+		unshare --pid --fork --mount-proc sh "$T/pid1.sh" >"$T/docker.log" 2>&1 &
+		up=$!
+		track "$up"
+		wait_for 10 'hc || dead "$up"'
+	}
+	retry_port 0.0.0.0 docker_run 'dead "$up" && addr_in_use -f "$T/docker.log"'
 	check "Dockerfile: HEALTHCHECK (spawn --probe) passes" hc
 	pid1=$(for p in $(children_of "$up"); do echo "$p"; done | head -n 1)
 	expect_eq "Dockerfile: spawn is PID 1 of the namespace" 1 "$(sed -n 's/^NSpid:.*[[:space:]]//p' /proc/$pid1/status)"
@@ -260,26 +267,37 @@ fi
 track $(cat "$T/php.pids")
 http_ok() { curl -s -m 3 "http://127.0.0.1:$PORT/t.php" | grep -q 'php says 42'; }
 if have nginx && have curl; then
+	PORT=$(free_port 0.0.0.0)
 	localize nginx.conf
 	nginx -t -c "$T/nginx.conf" -g "pid $T/nginx.pid; error_log $T/nginx.err;" >"$T/nginx-t.log" 2>&1
 	expect_eq "nginx.conf: nginx -t accepts it" 0 "$?"
-	nginx -c "$T/nginx.conf" -g "daemon off; pid $T/nginx.pid; error_log $T/nginx.err;" >/dev/null 2>&1 &
-	np=$!
-	track "$np"
-	wait_until 10 http_ok
+	nginx_run() {
+		localize nginx.conf
+		rm -f "$T/nginx.err"
+		nginx -c "$T/nginx.conf" -g "daemon off; pid $T/nginx.pid; error_log $T/nginx.err;" >"$T/nginx.out" 2>&1 &
+		np=$!
+		track "$np"
+		wait_for 10 'http_ok || dead "$np"'
+	}
+	retry_port 0.0.0.0 nginx_run 'dead "$np" && addr_in_use -f "$T/nginx.err" "$T/nginx.out"'
 	check "nginx.conf: an HTTP request is answered by php-cgi through spawn's socket" http_ok
 	stop "$np"
 else
 	skip "nginx.conf: nginx or curl not installed"
 fi
 if have lighttpd && have curl; then
+	PORT=$(free_port 0.0.0.0)
 	localize lighttpd.conf
 	lighttpd -tt -f "$T/lighttpd.conf" >"$T/lighttpd-t.log" 2>&1
 	expect_eq "lighttpd.conf: lighttpd -tt accepts it" 0 "$?"
-	lighttpd -D -f "$T/lighttpd.conf" >/dev/null 2>&1 &
-	lp=$!
-	track "$lp"
-	wait_until 10 http_ok
+	lighttpd_run() {
+		localize lighttpd.conf
+		lighttpd -D -f "$T/lighttpd.conf" >"$T/lighttpd.out" 2>&1 &
+		lp=$!
+		track "$lp"
+		wait_for 10 'http_ok || dead "$lp"'
+	}
+	retry_port 0.0.0.0 lighttpd_run 'dead "$lp" && addr_in_use -f "$T/lighttpd.out"'
 	check "lighttpd.conf: an HTTP request is answered by php-cgi through spawn's socket" http_ok
 	stop "$lp"
 else

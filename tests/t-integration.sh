@@ -10,8 +10,9 @@ mkdir -p "$R"
 chmod 1777 "$R"   # children run as nobody in some tests
 umask 022
 S=$T/s.sock
-# Ports of this file: BASE .. BASE+7, loopback only.
-BASE=$((50000 + ($$ % 1000) * 8))
+# Ports of this file: loopback only, each picked by the kernel for port 0
+# (free_port, retry_port, held_port in lib.sh; withfd.py binds port 0
+# itself).
 unset LISTEN_PID LISTEN_FDS LISTEN_FDNAMES NOTIFY_SOCKET
 
 # start ARGS...: run spawn (fork mode); track the children it printed.
@@ -49,7 +50,10 @@ spawn_lines() { grep '^spawn: ' "$1"; }
 wait_rc() { wait "$1"; WRC=$?; }
 
 # withfd KIND TARGET FD ARGS...: python3 opens a socket (or file) of KIND,
-# puts it on FD and execs spawn ARGS with it; runs to completion.
+# puts it on FD and execs spawn ARGS with it; runs to completion. For tcp,
+# TARGET is a file: the socket is bound to a port the kernel picks
+# (127.0.0.1, port 0), whose number goes into that file, so no other
+# process can take the port in between.
 cat >"$T/withfd.py" <<'EOF'
 import os, socket, sys
 kind, target, fd = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -62,9 +66,12 @@ if kind == "unix":
 elif kind == "tcp":
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", int(target)))
+    s.bind(("127.0.0.1", 0))
     s.listen(16)
     s.setblocking(False)
+    with open(target + ".tmp", "w") as f:
+        f.write("%d\n" % s.getsockname()[1])
+    os.rename(target + ".tmp", target)
 elif kind == "bound":      # a stream socket that was never listen()ed
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(target)
@@ -100,9 +107,14 @@ sd_start() {
 	SDPID=$!
 	track "$SDPID"
 }
-# sd_ready NAME N: it listens on N sockets.
+# sd_ready NAME N: it listens on N sockets (false at once when it has
+# ended).
 sd_listening() { [ "$(grep -c '^Listening on' "$T/$1.err")" -ge "$2" ]; }
-sd_ready() { wait_until 5 sd_listening "$1" "$2"; }
+sd_ready() {
+	_sdn=$1 _sdc=$2
+	wait_for 5 'sd_listening "$_sdn" "$_sdc" || dead "$SDPID"'
+	sd_listening "$_sdn" "$_sdc"
+}
 # sd_started NAME: spawn has verified its child and said so (a SIGTERM
 # before that is a stop during start-up, which fails the start).
 sd_started() { wait_until 5 grep -q '^spawn: child spawned successfully' "$T/$1.out"; }
@@ -141,9 +153,8 @@ else
 	check "activation (unix): the inherited socket file is never unlinked" test -S "$A"
 	rm -rf "$R1"/* "$A"
 
-	PORT=$BASE
-	sd_start sd2 -l "127.0.0.1:$PORT" "$SPAWN" -w -- "$PROBE" --report "$R1"
-	sd_ready sd2 1
+	retry_port 127.0.0.1 'sd_start sd2 -l "127.0.0.1:$PORT" "$SPAWN" -w -- "$PROBE" --report "$R1"; sd_ready sd2 1' \
+	    'dead "$SDPID" && addr_in_use -f "$T/sd2.err"'
 	check "activation (tcp): the triggering request is answered" "$CLIENT" -q -t 5000 "127.0.0.1:$PORT"
 	p=$(first_report "$R1")
 	sd_started sd2
@@ -269,8 +280,8 @@ else
 	rm -rf "$F" "$R"/*
 
 	# inetd style: the socket on fd 0.
-	PORT=$((BASE + 1))
-	run_withfd tcp "$PORT" 0 --fd 0 -- "$PROBE" --report "$R"
+	run_withfd tcp "$T/fd0.port" 0 --fd 0 -- "$PROBE" --report "$R"
+	PORT=$(cat "$T/fd0.port")
 	expect_eq "--fd 0: exit 0" 0 "$RC"
 	p=$(first_report "$R")
 	expect_eq "--fd 0: the child's fd 0 is the socket" "inet 127.0.0.1:$PORT" "$(rget "$R" "$p" fd0_family) $(rget "$R" "$p" fd0_addr)"
@@ -279,11 +290,11 @@ else
 	reset
 
 	# A socket passed on fd 1 must not become the children's stdout.
-	PORT=$((BASE + 2))
-	python3 "$T/withfd.py" tcp "$PORT" 1 "$SPAWN" --fd 1 -w -- "$PROBE" --report "$R" --sleep 2>"$T/fd1.err" &
+	python3 "$T/withfd.py" tcp "$T/fd1.port" 1 "$SPAWN" --fd 1 -w -- "$PROBE" --report "$R" --sleep 2>"$T/fd1.err" &
 	w=$!
 	track "$w"
 	p=$(first_report "$R")
+	PORT=$(cat "$T/fd1.port")
 	expect_eq "--fd 1 -w: the child's fd 0 is the socket" "inet 127.0.0.1:$PORT" "$(rget "$R" "$p" fd0_family) $(rget "$R" "$p" fd0_addr)"
 	expect_eq "--fd 1 -w: the child's stdout is not the socket" /dev/null "$(rget "$R" "$p" fd.1)"
 	expect_eq "--fd 1 -w: fds 0 1 2 only" 0,1,2 "$(rget "$R" "$p" fds)"
@@ -380,8 +391,6 @@ FCGI_MAX_REQS=1
 FCGI_MPXS_CONNS=0'
 has_values() { printf '%s\n' "$1" | grep -q '^FCGI_MAX_CONNS=[0-9][0-9]*$'; }
 
-P4=$((BASE + 2))
-P6=$((BASE + 3))
 v6=no
 grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null && v6=yes
 
@@ -391,7 +400,8 @@ expect_eq "--probe unix (probe): exit 0" 0 "$RC"
 expect_eq "--probe unix (probe): the three values" "$VALUES" "$(printf '%s\n' "$OUT" | sort)"
 expect_eq "--probe unix (probe): nothing on stderr" "" "$ERR"
 reset
-start -a 127.0.0.1 -p "$P4" -- "$PROBE" --report "$R"
+retry_port 127.0.0.1 'start -a 127.0.0.1 -p "$PORT" -- "$PROBE" --report "$R"'
+P4=$PORT
 run_spawn --probe "127.0.0.1:$P4"
 expect_eq "--probe 127.0.0.1:PORT (probe): exit 0" 0 "$RC"
 expect_eq "--probe 127.0.0.1:PORT (probe): the three values" "$VALUES" "$(printf '%s\n' "$OUT" | sort)"
@@ -399,7 +409,8 @@ run_spawn --probe "localhost:$P4"
 expect_eq "--probe localhost:PORT (probe): exit 0" 0 "$RC"
 reset
 if [ "$v6" = yes ]; then
-	start -a ::1 -p "$P6" -- "$PROBE" --report "$R"
+	retry_port ::1 'start -a ::1 -p "$PORT" -- "$PROBE" --report "$R"'
+	P6=$PORT
 	run_spawn --probe "[::1]:$P6"
 	expect_eq "--probe [::1]:PORT (probe): exit 0" 0 "$RC"
 	expect_eq "--probe [::1]:PORT (probe): the three values" "$VALUES" "$(printf '%s\n' "$OUT" | sort)"
@@ -413,18 +424,23 @@ fi
 probe_peer() {
 	_peer=$1
 	shift
+	_cmd=$*
 	for _where in unix inet inet6; do
 		case $_where in
-		unix) _sa="-s $S" _addr=$S ;;
-		inet) _sa="-a 127.0.0.1 -p $P4" _addr=127.0.0.1:$P4 ;;
+		unix)
+			start -s "$S" -- $_cmd
+			_addr=$S ;;
+		inet)
+			retry_port 127.0.0.1 'start -a 127.0.0.1 -p "$PORT" -- $_cmd'
+			_addr=127.0.0.1:$PORT ;;
 		inet6)
 			if [ "$v6" != yes ]; then
 				skip "--probe $_peer on [::1] (no IPv6 loopback)"
 				continue
 			fi
-			_sa="-a ::1 -p $P6" _addr="[::1]:$P6" ;;
+			retry_port ::1 'start -a ::1 -p "$PORT" -- $_cmd'
+			_addr="[::1]:$PORT" ;;
 		esac
-		start $_sa -- "$@"
 		_l=$(label "$_addr")
 		expect_eq "$_peer on $_l: started" 0 "$RC"
 		_pids=$(printed_pids)
@@ -442,12 +458,15 @@ probe_peer() {
 if have php-cgi; then probe_peer php-cgi php-cgi; else skip "--probe php-cgi (php-cgi not installed)"; fi
 if have fcgiwrap; then probe_peer fcgiwrap fcgiwrap; else skip "--probe fcgiwrap (fcgiwrap not installed)"; fi
 
-# Nothing there.
-P_FREE=$((BASE + 4))
+# Nothing there: a port held bound (not listening) by a process of the
+# test's, so that nobody can listen there meanwhile.
+held_port
+P_FREE=$HELD_PORT
 run_spawn --probe "127.0.0.1:$P_FREE"
 expect_eq "--probe, nothing on the port: exit 1" 1 "$RC"
 expect_eq "--probe, nothing on the port: one line" "spawn: probe 127.0.0.1:$P_FREE: Connection refused" "$ERR"
 expect_eq "--probe, nothing on the port: nothing on stdout" "" "$OUT"
+kill "$HELD_PID"
 run_spawn --probe "$T/none.sock"
 expect_eq "--probe, no such path: exit 1" 1 "$RC"
 expect_eq "--probe, no such path: one line" "spawn: probe $T/none.sock: No such file or directory" "$ERR"
@@ -677,7 +696,7 @@ bad 'spawn: fd "-1": too small (0..65535)' --fd -1 -- "$PROBE" --report "$R"
 bad 'spawn: fd "65536": too large (0..65535)' --fd 65536 -- "$PROBE" --report "$R"
 bad 'spawn: fd "": not a number (0..65535)' --fd '' -- "$PROBE" --report "$R"
 bad 'spawn: --fd is exclusive with -s and -p' --fd 0 -s "$S" -- "$PROBE" --report "$R"
-bad 'spawn: --fd is exclusive with -s and -p' --fd 0 -p "$BASE" -- "$PROBE" --report "$R"
+bad 'spawn: --fd is exclusive with -s and -p' --fd 0 -p 9000 -- "$PROBE" --report "$R"
 bad 'spawn: fd-name "": not a socket name' --fd-name '' -- "$PROBE" --report "$R"
 bad 'spawn: fd-name "a:b": not a socket name' --fd-name a:b -- "$PROBE" --report "$R"
 bad 'spawn: --fd-name is for systemd socket activation, not with -s, -p or --fd' --fd-name php -s "$S" -- "$PROBE" --report "$R"

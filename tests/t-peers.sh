@@ -5,8 +5,8 @@
 
 umask 022
 unset LISTEN_PID LISTEN_FDS LISTEN_FDNAMES NOTIFY_SOCKET PHP_FCGI_CHILDREN
-# Ports of this file: BASE .. BASE+3, loopback only.
-BASE=$((41000 + ($$ % 1000) * 4))
+# Ports of this file: loopback only, picked by the kernel for port 0
+# (retry_port in lib.sh).
 W=$T/www
 mkdir -p "$W"
 chmod 755 "$W"
@@ -103,8 +103,7 @@ if have php-cgi; then
 
 	# On TCP, for cgi-fcgi's HOST:PORT form.
 	if have cgi-fcgi; then
-		PORT=$((BASE + 1))
-		start -a 127.0.0.1 -p "$PORT" -F 2 -C 0 $uargs -- php-cgi
+		retry_port 127.0.0.1 'start -a 127.0.0.1 -p "$PORT" -F 2 -C 0 $uargs -- php-cgi'
 		expect_eq "php-cgi on 127.0.0.1:$PORT: exit 0" 0 "$RC"
 		out=$(timeout 10 env -i $PHPREQ REQUEST_METHOD=GET QUERY_STRING=tcp=1 \
 			GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 \
@@ -135,9 +134,10 @@ if have php-cgi; then
 
 	# nginx in front of it.
 	if have nginx && have curl; then
-		PORT=$BASE
 		N=$T/nginx
 		mkdir -p "$N"
+		# nginx_conf: the configuration, listening on PORT.
+		nginx_conf() {
 		cat >"$N/nginx.conf" <<EOF
 daemon off;
 master_process off;
@@ -163,13 +163,22 @@ http {
     }
 }
 EOF
+		}
+		PORT=$(free_port)
+		nginx_conf
 		nginx -t -q -e "$N/error.log" -p "$N/" -c "$N/nginx.conf" >"$N/t.log" 2>&1
 		expect_eq "nginx -t accepts the test config" 0 "$?"
-		nginx -e "$N/error.log" -p "$N/" -c "$N/nginx.conf" >"$N/out.log" 2>&1 &
-		ngpid=$!
-		track "$ngpid"
 		http_up() { curl -s -o /dev/null -m 1 "http://127.0.0.1:$PORT/"; }
-		wait_until 5 http_up
+		# nginx_run: nginx on PORT, until it answers or ends.
+		nginx_run() {
+			nginx_conf
+			rm -f "$N/error.log"
+			nginx -e "$N/error.log" -p "$N/" -c "$N/nginx.conf" >"$N/out.log" 2>&1 &
+			ngpid=$!
+			track "$ngpid"
+			wait_for 5 'http_up || dead "$ngpid"'
+		}
+		retry_port 127.0.0.1 nginx_run 'dead "$ngpid" && addr_in_use -f "$N/error.log" "$N/out.log"'
 		code=$(curl -s -m 5 -o "$N/page" -w '%{http_code}' "http://127.0.0.1:$PORT/t.php?d=4")
 		expect_eq "nginx -> php-cgi: HTTP 200" 200 "$code"
 		page=$(cat "$N/page")
@@ -251,9 +260,16 @@ act_peer() {
 	track "$ap"
 	wait_until 5 test -S "$S"
 	# The first request starts spawn and waits in the backlog meanwhile.
-	body=$("$CLIENT" -t 10000 "$S" "$@" 2>/dev/null)
+	body=$("$CLIENT" -t 10000 "$S" "$@" 2>"$T/act-$_peer.cerr")
 	printf '%s\n' "$body"
+	if [ -z "$body" ]; then
+		diag "no answer: client:" "$(cat "$T/act-$_peer.cerr")"
+		diag "activator and spawn:" "$(cat "$T/act-$_peer.err" "$T/act-$_peer.out")"
+	fi
 	wait_until 5 children_ge "$ap" 2
+	# The SIGTERM below is a stop, not an interrupted start, once spawn
+	# has verified (--check) both children and said so.
+	wait_for 10 'test "$(spawned "$T/act-$_peer.out")" -eq 2'
 	kids=$(children_of "$ap")
 	expect_eq "activation, $_peer: spawn runs in the activator's pid with 2 children" 2 "$(printf '%s\n' $kids | grep -c .)"
 	for _k in $kids; do
@@ -272,14 +288,14 @@ if ! have systemd-socket-activate; then
 else
 	if have php-cgi; then
 		out=$(act_peer php-cgi $PHPREQ QUERY_STRING=act=1)
-		printf '%s\n' "$out" | grep -E '^(ok|not ok|skip) '
+		printf '%s\n' "$out" | grep -E '^(ok|not ok|skip|#) '
 		expect_match "activation, php-cgi: the first request is answered" '^php says 42$' "$out"
 	else
 		skip "php-cgi behind systemd-socket-activate (php-cgi not installed)"
 	fi
 	if have fcgiwrap; then
 		out=$(act_peer fcgiwrap SCRIPT_FILENAME="$W/t.cgi" SCRIPT_NAME=/t.cgi QUERY_STRING=act=2)
-		printf '%s\n' "$out" | grep -E '^(ok|not ok|skip) '
+		printf '%s\n' "$out" | grep -E '^(ok|not ok|skip|#) '
 		expect_match "activation, fcgiwrap: the first request is answered" '^query=act=2$' "$out"
 	else
 		skip "fcgiwrap behind systemd-socket-activate (fcgiwrap not installed)"
