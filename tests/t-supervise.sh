@@ -17,8 +17,11 @@ S=$T/s.sock
 # stdout and stderr, the pid file holds spawn's own pid.
 R=$T/w
 newdir "$R"
-bg w -w -s "$S" -F 2 -P "$T/w.pid" -- "$PROBE" --report "$R" --print hello --exit-after 1200 0
+bg w -w -s "$S" -F 2 -P "$T/w.pid" -- "$PROBE" --report "$R" --print hello --exit-after 3000 0
 up w 2
+# At once, while the children (which live 3 s) surely run, however loaded
+# the machine is.
+check "-w: socket exists while running" test -S "$S"
 wait_until 5 n_reports_is "$R" 2
 wait_until 5 test -s "$T/w.pid"
 pids=$(sorted_reports "$R")
@@ -32,7 +35,6 @@ for p in $pids; do
 	expect_eq "-w: child $p: stderr is spawn's" "$(readlink -f "$T/w.err")" "$(rget "$R" "$p" fd.2)"
 	expect_eq "-w: child $p: fds 0 1 2 only" 0,1,2 "$(rget "$R" "$p" fds)"
 done
-check "-w: socket exists while running" test -S "$S"
 finish 10
 expect_eq "-w: all exited 0: exit 0" 0 "$RC"
 expect_eq "-w: the children's output reached spawn's stdout" 2 "$(grep -c '^hello out$' "$T/w.out")"
