@@ -57,7 +57,9 @@ localize() {
 	    -e "s|8080|$PORT|g" -e "s|9000|$PORT|g" "$TOP/examples/$1" >"$T/$1"
 	chmod +x "$T/$1"
 }
-php_ok() { "$CLIENT" -t 3000 "$1" SCRIPT_FILENAME="$WWW/t.php" REQUEST_METHOD=GET 2>/dev/null | grep -q 'php says 42'; }
+# php_ok ADDR [TIMEOUT_MS]: php-cgi answers on ADDR (3 s, or longer where
+# the request also has to start the service, as with socket activation).
+php_ok() { "$CLIENT" -t "${2:-3000}" "$1" SCRIPT_FILENAME="$WWW/t.php" REQUEST_METHOD=GET 2>/dev/null | grep -q 'php says 42'; }
 child_pids() { children_of "$1" | sort -n | tr '\n' ' '; }
 
 if ! have php-cgi || [ ! -x /usr/bin/php-cgi ] || ! is_root; then
@@ -206,7 +208,7 @@ PY
 		check "spawn-php.socket: systemd binds the socket" test -S "$listen"
 		# systemd-socket-activate starts the service on the first
 		# connection, as systemd does for Accept=no.
-		check "spawn-php.service: the first request starts it and is answered" php_ok "$listen"
+		check "spawn-php.service: the first request starts it and is answered" php_ok "$listen" 15000
 		wait_until 15 has_line "$T/notify2.log" READY=1
 		check "spawn-php.service: READY=1 with the activated socket" has_line "$T/notify2.log" READY=1
 		check "spawn-php.service: php answers on the activated socket" php_ok "$listen"
