@@ -72,7 +72,7 @@ exec "$PROBE" --report "$T/r2" --sleep
 EOF
 bg sr -w --subreaper -F 2 -s "$S" -- /bin/sh "$T/sr.sh"
 up sr 2
-wait_until 5 test -n "$(ls "$R" | grep '\.orphan$')"
+wait_for 5 'test -n "$(ls "$R" | grep "\.orphan\$")"'
 # The .orphan file is named after the orphan and holds its pid.
 a=$(sorted_reports "$R")
 o=$(cat "$R"/*.orphan 2>/dev/null | head -n 1)
@@ -93,7 +93,7 @@ expect_eq "--subreaper: stopped afterwards: exit 0" 0 "$RC"
 newdir "$R"
 bg so -w --subreaper -s "$S" -- "$PROBE" --report "$R" --orphan 2000 --exit-after 300 0
 up so 1
-wait_until 5 test -n "$(ls "$R" | grep '\.orphan$')"
+wait_for 5 'test -n "$(ls "$R" | grep "\.orphan\$")"'
 o=$(cat "$R"/*.orphan 2>/dev/null | head -n 1)
 track $o
 finish 5
@@ -159,7 +159,7 @@ EOF
 	track "$SP"
 	up ns2 2
 	host=$(kids "$SP")
-	wait_until 5 test -n "$(kids "$host")"
+	wait_for 5 'test -n "$(kids "$host")"'
 	hk=$(kids "$host")
 	track $host $hk
 	expect_eq "PID 1: spawn runs two children" 2 "$(echo $hk | wc -w)"
