@@ -228,6 +228,9 @@ if wait_for 60 '[ "$(nkids $vp)" -eq 3 ] && grep -q "spawned successfully" "$T/r
 		fi
 		k=$((k + 1))
 	done
+	# The line comes once the exec is confirmed, after the child shows
+	# in /proc: wait for it.
+	wait_for 30 '[ "$(grep -c " started\$" "$T/respawn.err")" -ge 3 ]'
 	restarts=$(grep -c ' started$' "$T/respawn.err")
 	[ "$restarts" -eq 3 ] || fail_because "$restarts restarts logged, not 3"
 	r=1
