@@ -211,6 +211,10 @@ PY
 		check "spawn-php.service: the first request starts it and is answered" php_ok "$listen" 15000
 		wait_until 15 has_line "$T/notify2.log" READY=1
 		check "spawn-php.service: READY=1 with the activated socket" has_line "$T/notify2.log" READY=1
+		if ! has_line "$T/notify2.log" READY=1; then
+			diag "notify messages:" "$(cat "$T/notify2.log" 2>/dev/null)"
+			diag "activator and spawn:" "$(cat "$T/act.log" 2>/dev/null)"
+		fi
 		check "spawn-php.service: php answers on the activated socket" php_ok "$listen"
 		kill "$ap"
 		wait_until 15 dead "$ap"

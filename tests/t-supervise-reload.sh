@@ -113,7 +113,7 @@ cat >"$T/slowfail.sh" <<EOF
 if [ -e "$T/badreload" ]; then sleep 0.5; exit 3; fi
 exec "$PROBE" --report "$R" --serve
 EOF
-bg rk -r --min-uptime 1000 -s "$S" -- /bin/sh "$T/slowfail.sh"
+bg rk -r --min-uptime 3000 -s "$S" -- /bin/sh "$T/slowfail.sh"
 up rk 1
 old=$(sorted_reports "$R")
 : >"$T/badreload"
