@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#define SPAWN_VERSION "1.0.0"
+#define SPAWN_VERSION "1.1.0"
 
 /* Exit codes, documented under EXIT STATUS in spawn.1. */
 enum spawn_exit {
