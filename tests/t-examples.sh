@@ -204,7 +204,9 @@ PY
 			-E NOTIFY_SOCKET $(exec_start spawn-php.service) >"$T/act.log" 2>&1 &
 		ap=$!
 		track "$ap"
-		wait_until 5 test -S "$listen"
+		# The socket file shows at bind(); connecting before listen() is
+		# refused. systemd-socket-activate says "Listening on" after listen().
+		wait_until 5 grep -q '^Listening on' "$T/act.log"
 		check "spawn-php.socket: systemd binds the socket" test -S "$listen"
 		# systemd-socket-activate starts the service on the first
 		# connection, as systemd does for Accept=no.

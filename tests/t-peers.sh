@@ -258,7 +258,9 @@ act_peer() {
 		>"$T/act-$_peer.out" 2>"$T/act-$_peer.err" &
 	ap=$!
 	track "$ap"
-	wait_until 5 test -S "$S"
+	# Not just the socket file (it shows at bind(), and a connect before
+	# listen() is refused): systemd-socket-activate logs this after listen().
+	wait_until 5 grep -q '^Listening on' "$T/act-$_peer.err"
 	# The first request starts spawn and waits in the backlog meanwhile.
 	body=$("$CLIENT" -t 10000 "$S" "$@" 2>"$T/act-$_peer.cerr")
 	printf '%s\n' "$body"
