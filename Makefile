@@ -15,10 +15,10 @@ WERROR_1 = -Werror
 SAN_1 = -fsanitize=address,undefined -fno-omit-frame-pointer
 SANFLAGS = $(SAN_$(SAN))
 ALL_CFLAGS = $(WARNINGS) $(WERROR_$(WERROR)) -D_GNU_SOURCE $(CPPFLAGS) $(CFLAGS)
-SRC = spawn.c fcgi.c cgi.c
-HDR = spawn.h fcgi.h
+SRC = spawn.c fcgi.c cgi.c pool.c
+HDR = spawn.h fcgi.h pool.h
 TOOLS = tests/probe tests/fcgiclient tests/unit
-TOOL_SRC = tests/tool.c spawn.c fcgi.c cgi.c
+TOOL_SRC = tests/tool.c spawn.c fcgi.c cgi.c pool.c
 
 all: spawn
 

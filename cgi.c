@@ -516,8 +516,11 @@ conn_close(struct conn *c)
 	if (c->proc >= 0 && !procs[c->proc].reaped)
 		kill_group(&procs[c->proc]);
 	request_reset(c);
-	if (c->fd >= 0)
+	if (c->fd >= 0) {
 		nconns--;
+		if (cfg->activity != NULL)
+			cfg->activity[0] = (unsigned)nconns;
+	}
 	close_fd(&c->fd);
 	free(c->obuf);
 	c->obuf = NULL;
@@ -1335,6 +1338,11 @@ accept_conns(void)
 		c->last = c->since = mono_ms();
 		nconns++;
 		open_fds++;
+		/* For spawn's idle check: busy now, and something happened. */
+		if (cfg->activity != NULL) {
+			cfg->activity[0] = (unsigned)nconns;
+			cfg->activity[1]++;
+		}
 	}
 }
 

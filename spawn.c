@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #ifdef __linux__
@@ -39,6 +40,7 @@
 
 #include "spawn.h"
 #include "fcgi.h"
+#include "pool.h"
 
 extern char **environ;
 
@@ -287,6 +289,7 @@ enum {
 	OPT_SUBREAPER, OPT_FD, OPT_FD_NAME, OPT_CHECK, OPT_CHECK_TIMEOUT,
 	OPT_PROBE, OPT_LIMIT, OPT_UMASK, OPT_NICE, OPT_NO_NEW_PRIVS,
 	OPT_OUTPUT, OPT_CGI, OPT_CGI_DIR, OPT_CGI_TIMEOUT, OPT_CGI_MAX,
+	OPT_MAX_CHILDREN, OPT_SCALE_DELAY, OPT_IDLE_TIMEOUT, OPT_STATUS_FILE,
 };
 
 static const struct option_def {
@@ -314,6 +317,10 @@ static const struct option_def {
 	{ OPT_NO_NEW_PRIVS, "no-new-privs", 0 }, { OPT_OUTPUT, "output", 1 },
 	{ OPT_CGI, "cgi", 0 }, { OPT_CGI_DIR, "cgi-dir", 1 },
 	{ OPT_CGI_TIMEOUT, "cgi-timeout", 1 }, { OPT_CGI_MAX, "cgi-max", 1 },
+	{ OPT_MAX_CHILDREN, "max-children", 1 },
+	{ OPT_SCALE_DELAY, "scale-delay", 1 },
+	{ OPT_IDLE_TIMEOUT, "idle-timeout", 1 },
+	{ OPT_STATUS_FILE, "status-file", 1 },
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -393,7 +400,14 @@ apply_option(struct spawn_opts *o, const struct option_def *d, char *v,
 	case 'U': o->socket_user = v; break;
 	case 'G': o->socket_group = v; break;
 	case 'b': NUM(1, 65535); o->backlog = (int)n; break;
-	case 'F': NUM(1, SPAWN_MAX_CHILDREN); o->children = (int)n; break;
+	/* 0 is only for a dynamic pool: spawn_parse_args checks it last. */
+	case 'F':
+		if (strcmp(v, "0") == 0)
+			n = 0;
+		else
+			NUM(1, SPAWN_MAX_CHILDREN);
+		o->children = (int)n;
+		break;
 	case 'C': NUM(0, SPAWN_MAX_CHILDREN); o->php_children = (int)n; break;
 	case 'd': o->chdir_dir = v; break;
 	case 'c': o->chroot_dir = v; break;
@@ -453,6 +467,17 @@ apply_option(struct spawn_opts *o, const struct option_def *d, char *v,
 		break;
 	case OPT_CGI_TIMEOUT: NUM(1, 86400); o->cgi_timeout = (int)n; break;
 	case OPT_CGI_MAX: NUM(1, SPAWN_MAX_CHILDREN); o->cgi_max = (int)n; break;
+	case OPT_MAX_CHILDREN:
+		NUM(1, SPAWN_MAX_CHILDREN);
+		o->max_children = (int)n;
+		break;
+	case OPT_SCALE_DELAY: NUM(1, 60000); o->scale_delay = (long)n; break;
+	case OPT_IDLE_TIMEOUT: NUM(1, 86400); o->idle_timeout = (int)n; break;
+	case OPT_STATUS_FILE:
+		if (*v == '\0')
+			why = "empty path";
+		o->status_file = v;
+		break;
 	}
 #undef NUM
 	if (why != NULL) {
@@ -478,6 +503,9 @@ init_opts(struct spawn_opts *o, char **envbuf)
 	o->umask_mode = -1;
 	o->cgi_timeout = -1;
 	o->cgi_max = -1;
+	o->max_children = -1;
+	o->scale_delay = -1;
+	o->idle_timeout = -1;
 	o->env = envbuf;
 	o->env[0] = NULL;
 }
@@ -556,12 +584,19 @@ spawn_parse_args(int argc, char **argv, struct spawn_opts *o, char **envbuf,
 	}
 	o->argv = argv + i;
 	o->argc = argc - i;
+	/* Without a maximum, -F 0 would start nothing and never grow. */
+	if (o->children == 0 && o->max_children < 0) {
+		snprintf(err, errlen, "children \"0\": too small (1..%d)",
+		    SPAWN_MAX_CHILDREN);
+		return SPAWN_EXIT_USAGE;
+	}
 	return 0;
 }
 
 const char *
 spawn_check_conflicts(const struct spawn_opts *o)
 {
+	static char below[64];
 	int sockets = (o->socket_path != NULL) + (o->port != 0) + (o->fd >= 0);
 
 	if (o->probe != NULL) {
@@ -616,6 +651,20 @@ spawn_check_conflicts(const struct spawn_opts *o)
 		return "--subreaper needs -w or -r";
 	if (o->retries >= 0 && !o->respawn)
 		return "--retries needs -r";
+	if (o->max_children >= 0 && !o->respawn)
+		return "--max-children needs -r (nothing else would grow the pool)";
+	if (o->max_children >= 0 && o->children > o->max_children) {
+		snprintf(below, sizeof(below), "--max-children %d is below -F %d",
+		    o->max_children, o->children);
+		return below;
+	}
+	if ((o->scale_delay >= 0 || o->idle_timeout >= 0) && o->max_children < 0)
+		return "--scale-delay and --idle-timeout need --max-children";
+	if (o->status_file != NULL && !o->wait && !o->respawn)
+		return "--status-file needs -w or -r";
+	if (o->children == 0 && o->check)
+		return "--check needs -F 1 or more: with -F 0 nothing answers until "
+		    "the first connection";
 	if (o->children > 0 && o->php_children > 0 &&
 	    (long)o->children * o->php_children > 65536)
 		return "-F times -C is more than 65536 processes";
@@ -647,6 +696,13 @@ spawn_apply_defaults(struct spawn_opts *o)
 		o->cgi_timeout = SPAWN_DEFAULT_CGI_TIMEOUT;
 	if (o->cgi_max < 0)
 		o->cgi_max = SPAWN_DEFAULT_CGI_MAX;
+	o->dynamic = o->max_children >= 0;
+	if (o->max_children < 0)
+		o->max_children = o->children;
+	if (o->scale_delay < 0)
+		o->scale_delay = SPAWN_DEFAULT_SCALE_DELAY;
+	if (o->idle_timeout < 0)
+		o->idle_timeout = SPAWN_DEFAULT_IDLE_TIMEOUT;
 }
 
 #ifndef SPAWN_NO_MAIN
@@ -726,7 +782,21 @@ describe_status(char *buf, size_t len, int status)
 
 /* Run-time state: what main() resolved and opened, shared by every step. */
 
+/*
+ * What a slot's own child is doing. A reload's new child (pending) and the
+ * child it replaces (old) live beside it for the length of the reload.
+ * Every change goes through slot_to().
+ */
+enum slot_state {
+	SLOT_EMPTY,     /* no child and none due: a dynamic slot not in use */
+	SLOT_BACKOFF,   /* no child; restart_at says when the next one starts */
+	SLOT_STARTING,  /* forked, not yet --min-uptime old */
+	SLOT_RUNNING,   /* verified */
+	SLOT_STOPPING,  /* idle and surplus: sent the stop signal */
+};
+
 struct slot {
+	enum slot_state state;
 	pid_t pid;            /* the running child, 0 when none */
 	long long started;    /* when it was forked, ms */
 	int fails;            /* failed starts in a row */
@@ -738,6 +808,11 @@ struct slot {
 	int verified;         /* first start: seen alive --min-uptime after fork */
 	pid_t gone;           /* first start: reaped meanwhile, not yet told */
 	int gone_status;
+	long long kill_at;    /* SLOT_STOPPING: SIGKILL then */
+	long long seen_at;    /* dynamic pool: when activity was last sampled */
+	long long mark;       /* and what it was (switches, or requests) */
+	unsigned gen;         /* children forked into the slot so far */
+	int act, pending_act; /* --cgi: which activity cell each child has */
 };
 
 struct run {
@@ -788,6 +863,13 @@ struct run {
 	pid_t self;              /* spawn's own pid, for the children */
 	int progress_fd;         /* stdout, non-blocking, or -1 */
 	int progress_sock;       /* stdout is a socket: send(MSG_DONTWAIT) */
+
+	int status_dirfd;        /* --status-file: its directory */
+	const char *status_base;
+	dev_t status_dev;        /* the file we last put there */
+	ino_t status_ino;
+	int status_written;
+	volatile unsigned *activity; /* --cgi pool: two cells per slot and child */
 };
 
 /* Removes what this run created: the socket file and the pid file. */
@@ -816,6 +898,13 @@ cleanup(struct run *r)
 	r->pid_tmp[0] = '\0';
 	r->pid_written = 0;
 	r->sock_base = NULL;
+	/* The status file, if what is there is still the one we wrote. */
+	if (r->status_written && r->status_dirfd >= 0 &&
+	    fstatat(r->status_dirfd, r->status_base, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == r->status_dev &&
+	    st.st_ino == r->status_ino)
+		unlinkat(r->status_dirfd, r->status_base, 0);
+	r->status_written = 0;
 }
 
 /*
@@ -828,6 +917,7 @@ release(struct run *r)
 	int *fds[] = {
 		&r->sock, &r->sock_dirfd, &r->pid_dirfd, &r->pid_fd, &r->out_fd,
 		&r->out_dirfd, &r->check_fd, &r->notify_fd, &r->progress_fd,
+		&r->status_dirfd,
 	};
 	size_t i;
 
@@ -1454,6 +1544,36 @@ open_pid_file(struct run *r)
 	r->pid_fd = fd;
 }
 
+/*
+ * --status-file: its directory is opened now (the file lands outside a
+ * chroot, as the pid file does), and what is at the name is checked: a
+ * symlink or a directory there is a mistake in the command line.
+ */
+static void
+open_status_file(struct run *r)
+{
+	const char *f = r->o->status_file;
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (split_path(f, dir, sizeof(dir), &r->status_base) < 0) {
+		say("status-file \"%s\": not a file name", f);
+		die(r, SPAWN_EXIT_USAGE);
+	}
+	if ((r->status_dirfd = open(dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0) {
+		say("status-file %s: %s", f, strerror(errno));
+		die(r, SPAWN_EXIT_USAGE);
+	}
+	if (fstatat(r->status_dirfd, r->status_base, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+		say("status-file %s: %s", f, S_ISLNK(st.st_mode) ?
+		    "a symlink (never followed)" : S_ISDIR(st.st_mode) ?
+		    strerror(EISDIR) : "not a regular file");
+		die(r, SPAWN_EXIT_USAGE);
+	}
+}
+
 /* All of buf, or -1 with errno: a write that stops short is a full disk. */
 static int
 write_all(int fd, const char *buf, size_t len)
@@ -1910,8 +2030,12 @@ child_main(struct run *r, int slot, int errfd)
 	memset(&ce, 0, sizeof(ce));
 	if (!r->o->cgi)
 		prepare_and_exec(r, &ce);
-	else if (prepare_child(r, &ce) == 0)
+	else if (prepare_child(r, &ce) == 0) {
+		if (r->activity != NULL)
+			r->cgi.activity = &r->activity[(size_t)slot * 4 +
+			    (r->slots[slot].gen & 1) * 2];
 		cgi_child(r, errfd);
+	}
 	ce.slot = slot;
 	/* A record this small is written atomically (PIPE_BUF). */
 	(void)!write(errfd, &ce, sizeof(ce));
@@ -2148,6 +2272,12 @@ fork_batch(struct run *r, const int *which, int n, pid_t *out, int *stop)
 	for (i = 0; i < n; i++) {
 		if (r->starting)
 			r->slots[which[i]].started = mono_ms();
+		/* The child's activity cell starts empty (--cgi pool). */
+		sl = &r->slots[which[i]];
+		sl->gen++;
+		if (r->activity != NULL)
+			memset((void *)&r->activity[(size_t)which[i] * 4 +
+			    (sl->gen & 1) * 2], 0, 2 * sizeof(unsigned));
 		pid = fork();
 		if (pid == 0) {
 			close(p[0]);
@@ -2545,7 +2675,13 @@ notify(struct run *r, const char *fmt, ...)
 		(void)!send(r->notify_fd, buf, (size_t)n, MSG_NOSIGNAL);
 }
 
-/* Supervisor: -w and -r. One loop; signals are taken, never handled. */
+/*
+ * Supervisor: -w and -r. One event loop: it waits in ppoll() for the
+ * listening socket (when the pool may grow) and for the signals it takes,
+ * which are blocked everywhere else, so none is missed between a look at
+ * the state and the wait. Deadlines (restarts, verification, kills, the
+ * pool's checks) are merged into the wait's timeout.
+ */
 
 struct sup {
 	int stopping;
@@ -2557,6 +2693,21 @@ struct sup {
 	int start_failed;         /* stopping the rest of a failed start */
 	int reload_slot;          /* -1 when no reload runs */
 	int reload_again;
+	int ready;                /* READY=1 sent: STATUS= may follow */
+
+	/* The dynamic pool. */
+	int sock_ready;           /* the socket was readable */
+	long long scale_at;       /* look at the listen queue then, 0: none */
+	long long scale_hold;     /* no scale-up before, after failures */
+	int scale_fails;          /* failed scale-up starts in a row */
+
+	/* The figures of the status file and of STATUS=. */
+	unsigned long starts, start_failures, restarts, reloads;
+	unsigned long scale_ups, scale_downs;
+	unsigned queue, queue_peak;
+	int queue_seen;           /* queue is fresh: look at the file again */
+	char last[2048];          /* what was last written */
+	char said[256];           /* what STATUS= last said */
 };
 
 /* Never restart one slot more often than this, whatever --min-uptime is. */
@@ -2589,6 +2740,81 @@ signal_all(struct run *r, int sig)
 	}
 }
 
+/* Slots at and above -F are the dynamic pool's; below, the minimum's. */
+static int
+dynamic_slot(struct run *r, int i)
+{
+	return i >= r->o->children;
+}
+
+/*
+ * What a child has been doing, for the idle check: *mark changes whenever
+ * it did anything (Linux: its context switches; a --cgi worker: the
+ * requests it took), and the return is 1 when it is waiting for a
+ * connection now. 0 means busy, or that it cannot be told: such a child is
+ * never taken for idle.
+ */
+static int
+activity(struct run *r, int i, long long *mark)
+{
+	struct slot *sl = &r->slots[i];
+	volatile unsigned *cell;
+	int in;
+
+	if (r->activity != NULL) {
+		cell = &r->activity[(size_t)i * 4 + (size_t)sl->act * 2];
+		*mark = cell[1];
+		return cell[0] == 0;
+	}
+	if ((*mark = pool_switches(sl->pid)) < 0)
+		return 0;
+	in = pool_in_accept(sl->pid, 0);
+	return in == 1;
+}
+
+/* The one place where a slot changes state, and the figures with it. */
+static void
+slot_to(struct run *r, struct sup *s, int i, enum slot_state st)
+{
+	struct slot *sl = &r->slots[i];
+
+	if (st == SLOT_RUNNING && sl->state != SLOT_RUNNING) {
+		s->starts++;
+		if (dynamic_slot(r, i))
+			s->scale_fails = 0;
+		sl->seen_at = mono_ms();
+		(void)activity(r, i, &sl->mark);
+	}
+	if (st == SLOT_STOPPING)
+		s->scale_downs++;
+	if (st != SLOT_STOPPING)
+		sl->kill_at = 0;
+	sl->state = st;
+}
+
+static int
+count_state(struct run *r, enum slot_state st)
+{
+	int i, n = 0;
+
+	for (i = 0; i < r->nslots; i++)
+		n += r->slots[i].state == st && (st == SLOT_BACKOFF ||
+		    st == SLOT_EMPTY || r->slots[i].pid > 0);
+	return n;
+}
+
+/* Children that are or will soon be accepting connections. */
+static int
+serving(struct run *r)
+{
+	int i, n = 0;
+
+	for (i = 0; i < r->nslots; i++)
+		n += (r->slots[i].pid > 0 && r->slots[i].state != SLOT_STOPPING) ||
+		    r->slots[i].pending > 0;
+	return n;
+}
+
 static void
 begin_stop(struct run *r, struct sup *s)
 {
@@ -2596,6 +2822,7 @@ begin_stop(struct run *r, struct sup *s)
 		return;
 	s->stopping = 1;
 	s->reload_slot = -1;
+	s->ready = 0;
 	notify(r, "STOPPING=1\nSTATUS=stopping\n");
 	signal_all(r, r->o->stop_signal);
 	/* A stopped child would never see the stop signal. */
@@ -2639,24 +2866,56 @@ start_one(struct run *r, int slot, pid_t *pid)
 	return stop != 0 ? 1 : 0;
 }
 
+/* The back-off after n failed starts in a row. */
+static long long
+backoff_ms(int n)
+{
+	long long delay = (long long)RESTART_FLOOR_MS << (n > 9 ? 9 : n - 1);
+
+	return delay > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : delay;
+}
+
+static void
+give_up(struct run *r, struct sup *s, const char *what, int n)
+{
+	say("%s failed to start %d times in a row, giving up", what, n);
+	s->gave_up = 1;
+	begin_stop(r, s);
+}
+
 static void
 failed_start(struct run *r, struct sup *s, int i)
 {
 	struct slot *sl = &r->slots[i];
-	long long delay;
+	char what[64];
 
+	s->start_failures++;
 	sl->fails++;
 	if (r->o->retries > 0 && sl->fails >= r->o->retries) {
-		say("child slot %d failed to start %d times in a row, giving up",
-		    i + 1, sl->fails);
-		s->gave_up = 1;
-		begin_stop(r, s);
+		snprintf(what, sizeof(what), "child slot %d", i + 1);
+		slot_to(r, s, i, SLOT_EMPTY);
+		give_up(r, s, what, sl->fails);
 		return;
 	}
-	delay = (long long)RESTART_FLOOR_MS << (sl->fails > 9 ? 9 : sl->fails - 1);
-	if (delay > BACKOFF_CAP_MS)
-		delay = BACKOFF_CAP_MS;
-	sl->restart_at = mono_ms() + delay;
+	sl->restart_at = mono_ms() + backoff_ms(sl->fails);
+	slot_to(r, s, i, SLOT_BACKOFF);
+}
+
+/*
+ * A child of the dynamic pool failed to start: its slot empties (demand
+ * fills it again), and scale-ups back off as a slot of the minimum would.
+ */
+static void
+scale_failed(struct run *r, struct sup *s, int i)
+{
+	s->start_failures++;
+	s->scale_fails++;
+	slot_to(r, s, i, SLOT_EMPTY);
+	if (r->o->retries > 0 && s->scale_fails >= r->o->retries) {
+		give_up(r, s, "the pool's new children", s->scale_fails);
+		return;
+	}
+	s->scale_hold = mono_ms() + backoff_ms(s->scale_fails);
 }
 
 static void
@@ -2672,12 +2931,22 @@ restart_slot(struct run *r, struct sup *s, int i)
 		failed_start(r, s, i);
 		break;
 	case 0:
+		s->restarts++;
+		sl->act = (int)(sl->gen & 1);
+		slot_to(r, s, i, r->o->min_uptime > 0 ? SLOT_STARTING :
+		    SLOT_RUNNING);
 		say("child %ld (slot %d) started", (long)sl->pid, i + 1);
+		break;
+	default:
+		/* A stop came first: the stop ends it. */
+		sl->act = (int)(sl->gen & 1);
+		slot_to(r, s, i, SLOT_STARTING);
 		break;
 	}
 }
 
 static void begin_reload(struct run *r, struct sup *s);
+static void status_text(struct run *r, struct sup *s, char *buf, size_t len);
 
 /* Moves a reload on to the next slot that has a running child. */
 static void
@@ -2687,12 +2956,15 @@ reload_next(struct run *r, struct sup *s)
 
 	while (++s->reload_slot < r->nslots) {
 		sl = &r->slots[s->reload_slot];
-		if (sl->pid <= 0)
+		if (sl->pid <= 0 || sl->state == SLOT_STOPPING)
 			continue;
 		sl->pending_started = mono_ms();
-		if (start_one(r, s->reload_slot, &sl->pending) >= 0)
+		if (start_one(r, s->reload_slot, &sl->pending) >= 0) {
+			sl->pending_act = (int)(sl->gen & 1);
 			return;
+		}
 		sl->pending = 0;
+		s->start_failures++;
 		say("reload: new child for slot %d failed to start; the running "
 		    "children stay", s->reload_slot + 1);
 		break;
@@ -2700,7 +2972,9 @@ reload_next(struct run *r, struct sup *s)
 	s->reload_slot = -1;
 	if (s->stopping)
 		return;
-	notify(r, "READY=1\nSTATUS=%d children running\n", alive(r));
+	s->ready = 1;
+	status_text(r, s, s->said, sizeof(s->said));
+	notify(r, "READY=1\nSTATUS=%s\n", s->said);
 	if (s->reload_again) {
 		s->reload_again = 0;
 		begin_reload(r, s);
@@ -2716,6 +2990,7 @@ begin_reload(struct run *r, struct sup *s)
 		s->reload_again = 1;
 		return;
 	}
+	s->reloads++;
 	notify(r, "RELOADING=1\nSTATUS=reloading\n");
 	s->reload_slot = -1;
 	reload_next(r, s);
@@ -2730,8 +3005,11 @@ promote(struct run *r, struct sup *s, int i)
 	sl->old = sl->pid;
 	sl->pid = sl->pending;
 	sl->started = sl->pending_started;
+	sl->act = sl->pending_act;
 	sl->pending = 0;
 	sl->fails = 0;
+	sl->state = SLOT_EMPTY;   /* counted as a start once more below */
+	slot_to(r, s, i, SLOT_RUNNING);
 	say("reload: slot %d: child %ld replaces %ld", i + 1, (long)sl->pid,
 	    (long)sl->old);
 	if (sl->old > 0) {
@@ -2773,12 +3051,17 @@ child_exited(struct run *r, struct sup *s, pid_t pid, int status)
 			sl->pending = 0;
 			if (s->stopping)
 				return;
+			s->start_failures++;
 			describe_status(how, sizeof(how), status);
 			say("reload: new child %ld %s before %ld ms; the running "
 			    "children stay", (long)pid, how, r->o->min_uptime);
 			/* The slot's old child died meanwhile: refill it. */
-			if (sl->pid == 0 && sl->restart_at == 0)
-				failed_start(r, s, i);
+			if (sl->pid == 0 && sl->restart_at == 0) {
+				if (dynamic_slot(r, i))
+					slot_to(r, s, i, SLOT_EMPTY);
+				else
+					failed_start(r, s, i);
+			}
 			s->reload_slot = r->nslots;
 			reload_next(r, s);
 			return;
@@ -2794,9 +3077,12 @@ child_exited(struct run *r, struct sup *s, pid_t pid, int status)
 			report_exit(pid, status, " during start-up");
 			r->start_deaths++;
 		}
-		if (s->stopping)
+		if (s->stopping || sl->state == SLOT_STOPPING) {
+			slot_to(r, s, i, SLOT_EMPTY);
 			return;
+		}
 		if (!r->o->respawn) {
+			slot_to(r, s, i, SLOT_EMPTY);
 			if (status != 0)
 				report_exit(pid, status, "");
 			if (status != 0 && !s->have_status) {
@@ -2806,16 +3092,31 @@ child_exited(struct run *r, struct sup *s, pid_t pid, int status)
 			return;
 		}
 		describe_status(how, sizeof(how), status);
+		/* Above the minimum, demand fills the slot again, not a restart. */
+		if (dynamic_slot(r, i)) {
+			say("child %ld (slot %d) %s after %lld ms", (long)pid, i + 1,
+			    how, lived);
+			if (sl->pending > 0)
+				slot_to(r, s, i, SLOT_EMPTY);
+			else if (lived < r->o->min_uptime)
+				scale_failed(r, s, i);
+			else
+				slot_to(r, s, i, SLOT_EMPTY);
+			return;
+		}
 		say("child %ld (slot %d) %s after %lld ms, restarting", (long)pid,
 		    i + 1, how, lived);
 		/* A reload waits for its new child; that one takes the slot. */
-		if (sl->pending > 0)
+		if (sl->pending > 0) {
+			slot_to(r, s, i, SLOT_EMPTY);
 			return;
+		}
 		if (lived < r->o->min_uptime) {
 			failed_start(r, s, i);
 		} else {
 			sl->fails = 0;
 			sl->restart_at = sl->started + RESTART_FLOOR_MS;
+			slot_to(r, s, i, SLOT_BACKOFF);
 			if (sl->restart_at <= mono_ms())
 				restart_slot(r, s, i);
 		}
@@ -2834,13 +3135,339 @@ earliest(long long a, long long b)
 	return a < b ? a : b;
 }
 
+/* The dynamic pool. */
+
+/* Connections waiting on the socket: asked of the system, else guessed. */
+static unsigned
+listen_queue(struct run *r)
+{
+	struct pollfd pfd;
+	unsigned cur, max;
+
+	if (pool_listen_queue(r->sock, &cur, &max) == 0)
+		return cur;
+	pfd.fd = r->sock;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) > 0 ? 1 : 0;
+}
+
+/* Starts up to k children in empty slots, lowest first. */
+static void
+scale_up(struct run *r, struct sup *s, unsigned waiting, int k)
+{
+	int which[SPAWN_MAX_CHILDREN];
+	pid_t pids[SPAWN_MAX_CHILDREN];
+	long long t;
+	int i, n = 0, stop;
+
+	for (i = 0; i < r->nslots && n < k; i++)
+		if (r->slots[i].state == SLOT_EMPTY && r->slots[i].pid == 0 &&
+		    r->slots[i].pending == 0)
+			which[n++] = i;
+	if (n == 0)
+		return;
+	say("pool: %u waiting, starting %d child(ren)", waiting, n);
+	t = mono_ms();
+	(void)fork_batch(r, which, n, pids, &stop);
+	for (i = 0; i < n; i++) {
+		if (pids[i] <= 0) {
+			scale_failed(r, s, which[i]);
+			continue;
+		}
+		r->slots[which[i]].pid = pids[i];
+		r->slots[which[i]].started = t;
+		r->slots[which[i]].act = (int)(r->slots[which[i]].gen & 1);
+		s->scale_ups++;
+		slot_to(r, s, which[i], r->o->min_uptime > 0 ? SLOT_STARTING :
+		    SLOT_RUNNING);
+	}
+	if (stop != 0)
+		raise(stop);
+}
+
+/*
+ * Grows the pool: a connection that waited unaccepted for the scale delay
+ * starts as many children as there are connections waiting, less those
+ * already starting (they will take one each), never past the maximum.
+ * With no child at all, nobody will accept: no delay then. While
+ * connections wait, the queue is looked at once per scale delay; once it
+ * is empty, the socket is watched again. Returns whether to watch it.
+ */
+static int
+pool_grow(struct run *r, struct sup *s, long long now, long long *next)
+{
+	unsigned q;
+	int room, k;
+
+	room = r->o->max_children - (r->nslots - count_state(r, SLOT_EMPTY));
+	if (s->sock_ready) {
+		s->sock_ready = 0;
+		s->scale_at = serving(r) == 0 ? now : now + r->o->scale_delay;
+	}
+	if (s->scale_at == 0)
+		return room > 0;
+	if (now < s->scale_at) {
+		*next = earliest(*next, s->scale_at);
+		return 0;
+	}
+	s->scale_at = 0;
+	q = listen_queue(r);
+	s->queue = q;
+	s->queue_seen = 1;
+	if (q > s->queue_peak)
+		s->queue_peak = q;
+	if (q == 0)
+		return room > 0;
+	k = (int)q - count_state(r, SLOT_STARTING);
+	if (serving(r) == 0 && k < 1)
+		k = 1;
+	if (k > room)
+		k = room;
+	if (k > 0 && now >= s->scale_hold)
+		scale_up(r, s, q, k);
+	else if (k > 0)
+		s->scale_at = s->scale_hold;
+	if (s->scale_at == 0)
+		s->scale_at = now + r->o->scale_delay;
+	*next = earliest(*next, s->scale_at);
+	return 0;
+}
+
+/*
+ * Shrinks the pool: a child above the minimum that has been waiting for a
+ * connection, and done nothing else, for --idle-timeout is stopped with
+ * the stop signal; one at a time, the newest slot first. A child is looked
+ * at when its last look is --idle-timeout old; one that did something
+ * meanwhile starts a new period.
+ */
+static void
+pool_shrink(struct run *r, struct sup *s, long long now, long long *next)
+{
+	long long period = (long long)r->o->idle_timeout * 1000, mark;
+	struct slot *sl;
+	int i, victim = -1;
+
+	if (s->reload_slot >= 0 || count_state(r, SLOT_STOPPING) > 0)
+		return;
+	for (i = r->nslots - 1; i >= r->o->children; i--) {
+		sl = &r->slots[i];
+		if (sl->state != SLOT_RUNNING || sl->pid <= 0 || sl->pending > 0)
+			continue;
+		if (now < sl->seen_at + period) {
+			*next = earliest(*next, sl->seen_at + period);
+			continue;
+		}
+		if (activity(r, i, &mark) && mark == sl->mark) {
+			if (victim < 0)
+				victim = i;
+			continue;
+		}
+		sl->seen_at = now;
+		sl->mark = mark;
+		*next = earliest(*next, now + period);
+	}
+	if (victim < 0)
+		return;
+	sl = &r->slots[victim];
+	say("pool: child %ld idle for %d s, stopping it", (long)sl->pid,
+	    r->o->idle_timeout);
+	kill(sl->pid, r->o->stop_signal);
+	kill(sl->pid, SIGCONT);
+	slot_to(r, s, victim, SLOT_STOPPING);
+	sl->kill_at = now + (long long)r->o->stop_timeout * 1000;
+	*next = earliest(*next, sl->kill_at);
+}
+
+/* Live status: STATUS= and --status-file, written when they change. */
+
+static void
+status_text(struct run *r, struct sup *s, char *buf, size_t len)
+{
+	int up = count_state(r, SLOT_RUNNING) + count_state(r, SLOT_STARTING);
+
+	if (r->o->dynamic)
+		snprintf(buf, len, "%d children running (%d..%d); %lu started, "
+		    "%lu failed, %lu restarted, %lu scaled up, %lu scaled down",
+		    up, r->o->children, r->o->max_children, s->starts,
+		    s->start_failures, s->restarts, s->scale_ups, s->scale_downs);
+	else
+		snprintf(buf, len, "%d children running; %lu started, %lu failed, "
+		    "%lu restarted", up, s->starts, s->start_failures, s->restarts);
+}
+
+static int
+status_prom(struct run *r, struct sup *s, char *buf, size_t len)
+{
+	int starting = 0, running = 0, stopping = 0, backoff = 0, i;
+	struct slot *sl;
+
+	for (i = 0; i < r->nslots; i++) {
+		sl = &r->slots[i];
+		starting += sl->pending > 0;
+		stopping += sl->old > 0;
+		if (sl->state == SLOT_BACKOFF)
+			backoff++;
+		else if (sl->pid <= 0)
+			continue;
+		else if (s->stopping || sl->state == SLOT_STOPPING)
+			stopping++;
+		else if (sl->state == SLOT_STARTING)
+			starting++;
+		else
+			running++;
+	}
+	return snprintf(buf, len,
+	    "# HELP spawn_children Children of the pool, by state.\n"
+	    "# TYPE spawn_children gauge\n"
+	    "spawn_children{state=\"starting\"} %d\n"
+	    "spawn_children{state=\"running\"} %d\n"
+	    "spawn_children{state=\"stopping\"} %d\n"
+	    "spawn_children{state=\"backoff\"} %d\n"
+	    "# HELP spawn_children_min The pool's minimum (-F).\n"
+	    "# TYPE spawn_children_min gauge\n"
+	    "spawn_children_min %d\n"
+	    "# HELP spawn_children_max The pool's maximum (--max-children, "
+	    "else -F).\n"
+	    "# TYPE spawn_children_max gauge\n"
+	    "spawn_children_max %d\n"
+	    "# HELP spawn_starts_total Children started and verified.\n"
+	    "# TYPE spawn_starts_total counter\n"
+	    "spawn_starts_total %lu\n"
+	    "# HELP spawn_start_failures_total Children that failed to start.\n"
+	    "# TYPE spawn_start_failures_total counter\n"
+	    "spawn_start_failures_total %lu\n"
+	    "# HELP spawn_restarts_total Children restarted after they exited.\n"
+	    "# TYPE spawn_restarts_total counter\n"
+	    "spawn_restarts_total %lu\n"
+	    "# HELP spawn_reloads_total Reloads (SIGHUP) begun.\n"
+	    "# TYPE spawn_reloads_total counter\n"
+	    "spawn_reloads_total %lu\n"
+	    "# HELP spawn_scale_ups_total Children started because connections "
+	    "waited.\n"
+	    "# TYPE spawn_scale_ups_total counter\n"
+	    "spawn_scale_ups_total %lu\n"
+	    "# HELP spawn_scale_downs_total Idle children stopped.\n"
+	    "# TYPE spawn_scale_downs_total counter\n"
+	    "spawn_scale_downs_total %lu\n"
+	    "# HELP spawn_listen_queue Connections waiting to be accepted, when "
+	    "last seen.\n"
+	    "# TYPE spawn_listen_queue gauge\n"
+	    "spawn_listen_queue %u\n"
+	    "# HELP spawn_listen_queue_peak The most connections seen waiting.\n"
+	    "# TYPE spawn_listen_queue_peak gauge\n"
+	    "spawn_listen_queue_peak %u\n",
+	    starting, running, stopping, backoff, r->o->children,
+	    r->o->max_children, s->starts, s->start_failures, s->restarts,
+	    s->reloads, s->scale_ups, s->scale_downs, s->queue, s->queue_peak);
+}
+
+/*
+ * Replaces the status file: a new file beside it, renamed over it, so a
+ * reader sees the old figures or the new ones, never half of either. A
+ * failure is said once and tried again at the next change.
+ */
+static void
+status_write(struct run *r, const char *buf, size_t len)
+{
+	static int warned;
+	char tmp[NAME_MAX + 1];
+	struct stat st;
+	int fd, e = 0;
+
+	snprintf(tmp, sizeof(tmp), ".%.200s.%ld.tmp", r->status_base,
+	    (long)getpid());
+	fd = openat(r->status_dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || write_all(fd, buf, len) < 0 || fstat(fd, &st) < 0)
+		e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (e == 0 && renameat(r->status_dirfd, tmp, r->status_dirfd,
+	    r->status_base) < 0)
+		e = errno;
+	if (e != 0) {
+		if (fd >= 0)
+			unlinkat(r->status_dirfd, tmp, 0);
+		if (!warned)
+			say("status-file %s: %s", r->o->status_file, strerror(e));
+		warned = 1;
+		return;
+	}
+	warned = 0;
+	r->status_written = 1;
+	r->status_dev = st.st_dev;
+	r->status_ino = st.st_ino;
+}
+
+static void
+status_update(struct run *r, struct sup *s)
+{
+	char text[256], prom[2048];
+	int n;
+
+	if (r->o->status_file == NULL && r->notify_fd < 0)
+		return;
+	/* The queue is worth a look whenever anything else is written. */
+	if (!s->queue_seen && r->o->status_file != NULL && !r->o->dynamic) {
+		s->queue = listen_queue(r);
+		if (s->queue > s->queue_peak)
+			s->queue_peak = s->queue;
+	}
+	s->queue_seen = 0;
+	n = status_prom(r, s, prom, sizeof(prom));
+	if (n < 0 || (size_t)n >= sizeof(prom) || strcmp(prom, s->last) == 0)
+		return;
+	memcpy(s->last, prom, (size_t)n + 1);
+	if (r->o->status_file != NULL && !s->stopping)
+		status_write(r, prom, (size_t)n);
+	if (s->ready && s->reload_slot < 0 && !s->stopping) {
+		status_text(r, s, text, sizeof(text));
+		if (strcmp(text, s->said) != 0) {
+			memcpy(s->said, text, sizeof(s->said));
+			notify(r, "STATUS=%s\n", text);
+		}
+	}
+}
+
+/*
+ * Waits for the socket (when watched), a signal or the deadline. The
+ * signals spawn takes are let in only here; their handler notes them.
+ */
+static void
+wait_events(struct run *r, struct sup *s, long long deadline, int watch)
+{
+	struct timespec ts, *tsp = NULL;
+	struct pollfd pfd;
+	sigset_t mask;
+	long long ms;
+	int sig;
+
+	if (deadline > 0) {
+		ms = deadline - mono_ms();
+		if (ms < 0)
+			ms = 0;
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (ms % 1000) * 1000000;
+		tsp = &ts;
+	}
+	pfd.fd = watch ? r->sock : -1;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	sigprocmask(SIG_BLOCK, NULL, &mask);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(&r->handled, sig) == 1)
+			sigdelset(&mask, sig);
+	if (ppoll(&pfd, 1, tsp, &mask) > 0 && (pfd.revents & POLLIN))
+		s->sock_ready = 1;
+}
+
 static int
 supervise(struct run *r, struct sup *s)
 {
 	struct slot *sl;
 	long long now, next;
-	siginfo_t si;
-	int status, sig, i;
+	int status, sig, i, watch;
 	pid_t pid;
 
 	for (;;) {
@@ -2861,12 +3488,20 @@ supervise(struct run *r, struct sup *s)
 		}
 		for (i = 0; i < r->nslots; i++) {
 			sl = &r->slots[i];
-			if (!s->stopping && sl->pid == 0 && sl->pending == 0 &&
-			    sl->restart_at > 0) {
+			if (!s->stopping && sl->state == SLOT_BACKOFF &&
+			    sl->pid == 0 && sl->pending == 0 && sl->restart_at > 0) {
 				if (now >= sl->restart_at)
 					restart_slot(r, s, i);
 				else
 					next = earliest(next, sl->restart_at);
+			}
+			if (!s->stopping && sl->state == SLOT_STARTING &&
+			    sl->pid > 0) {
+				if (now >= sl->started + r->o->min_uptime)
+					slot_to(r, s, i, SLOT_RUNNING);
+				else
+					next = earliest(next,
+					    sl->started + r->o->min_uptime);
 			}
 			if (!s->stopping && sl->pending > 0) {
 				if (now >= sl->pending_started + r->o->min_uptime)
@@ -2886,32 +3521,57 @@ supervise(struct run *r, struct sup *s)
 					next = earliest(next, sl->old_kill_at);
 				}
 			}
+			if (sl->state == SLOT_STOPPING && sl->pid > 0 &&
+			    sl->kill_at > 0) {
+				if (now >= sl->kill_at) {
+					say("pool: child %ld still running after %d s, "
+					    "sending SIGKILL", (long)sl->pid,
+					    r->o->stop_timeout);
+					kill(sl->pid, SIGKILL);
+					sl->kill_at = 0;
+				} else {
+					next = earliest(next, sl->kill_at);
+				}
+			}
 		}
+		watch = 0;
+		if (r->o->dynamic && !s->stopping && !s->gave_up) {
+			watch = pool_grow(r, s, now, &next);
+			pool_shrink(r, s, now, &next);
+		}
+		status_update(r, s);
 		/* Work done above may have changed what is due: look again. */
-		if (next > 0 && next <= mono_ms())
+		if ((next > 0 && next <= mono_ms()) || s->sock_ready)
 			continue;
 
-		sig = wait_signal(r, next > 0 ? next : -1, &si);
-		switch (sig) {
-		case SIGTERM:
-		case SIGINT:
-			if (s->stopping)
-				kill_all(r, s, 1);
-			else
-				begin_stop(r, s);
-			break;
-		case SIGHUP:
-			if (r->o->respawn)
-				begin_reload(r, s);
-			else
+		wait_events(r, s, next, watch);
+		/* In signal order, as sigwaitinfo would have taken them. */
+		for (sig = 1; sig < NSIG; sig++) {
+			if (!caught[sig] || sig == SIGCHLD)
+				continue;
+			caught[sig] = 0;
+			switch (sig) {
+			case SIGTERM:
+			case SIGINT:
+				if (s->stopping)
+					kill_all(r, s, 1);
+				else
+					begin_stop(r, s);
+				break;
+			case SIGHUP:
+				if (r->o->respawn)
+					begin_reload(r, s);
+				else
+					signal_all(r, sig);
+				break;
+			case SIGQUIT:
+			case SIGUSR1:
+			case SIGUSR2:
 				signal_all(r, sig);
-			break;
-		case SIGQUIT:
-		case SIGUSR1:
-		case SIGUSR2:
-			signal_all(r, sig);
-			break;
+				break;
+			}
 		}
+		caught[SIGCHLD] = 0;
 	}
 }
 
@@ -2947,23 +3607,41 @@ exec_in_place(struct run *r)
 static int
 start(struct run *r)
 {
-	struct sup s;
+	static struct sup s;
 	pid_t *pids, self = getpid();
 	int *which, i, n = r->o->children, failed, hup = 0, stop;
 	char values[1024];
 	const char *why;
+	void *m;
 
 	memset(&s, 0, sizeof(s));
 	s.reload_slot = -1;
 	s.stop_deadline = -1;
-	r->nslots = n;
-	r->slots = calloc((size_t)n, sizeof(*r->slots));
-	pids = calloc((size_t)n, sizeof(*pids));
-	which = calloc((size_t)n, sizeof(*which));
+	/* Sized by the maximum: the dynamic pool grows into them. */
+	r->nslots = r->o->max_children;
+	r->slots = calloc((size_t)r->nslots, sizeof(*r->slots));
+	pids = calloc((size_t)n + 1, sizeof(*pids));
+	which = calloc((size_t)n + 1, sizeof(*which));
 	if (r->slots == NULL || pids == NULL || which == NULL) {
 		say("start: %s", strerror(ENOMEM));
 		die(r, SPAWN_EXIT_FAIL);
 	}
+#ifdef MAP_ANONYMOUS
+	/*
+	 * --cgi workers of a dynamic pool tell spawn what they are doing
+	 * through shared memory: two cells per slot (a reload's new child
+	 * beside the old one), each its open connections and the count of
+	 * those it took.
+	 */
+	if (r->o->cgi && r->o->dynamic) {
+		m = mmap(NULL, (size_t)r->nslots * 4 * sizeof(unsigned),
+		    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (m != MAP_FAILED)
+			r->activity = m;
+	}
+#else
+	(void)m;
+#endif
 	for (i = 0; i < n; i++)
 		which[i] = i;
 	/* --min-uptime 0: the exec is the whole check, nothing to sweep. */
@@ -3015,7 +3693,13 @@ start(struct run *r)
 	}
 	progress(r, pids, n);
 	free(pids);
-	notify(r, "READY=1\nSTATUS=%d children running\n", n);
+	for (i = 0; i < n; i++) {
+		r->slots[i].act = (int)(r->slots[i].gen & 1);
+		slot_to(r, &s, i, SLOT_RUNNING);
+	}
+	status_text(r, &s, s.said, sizeof(s.said));
+	notify(r, "READY=1\nSTATUS=%s\n", s.said);
+	s.ready = 1;
 	if (!r->o->wait)
 		return SPAWN_EXIT_OK;
 	/* Children that started, then exited before the others had. */
@@ -3056,7 +3740,8 @@ static const char usage_text[] =
 "  -G, --socket-group GROUP  unix socket group (the -u user's group)\n"
 "  -b, --backlog N           listen backlog (1024; 1..65535)\n"
 "Children:\n"
-"  -F, --children N          how many children to start (1; 1..4096)\n"
+"  -F, --children N          how many children to start (1; 1..4096; with\n"
+"                            --max-children the minimum, 0 allowed)\n"
 "  -C, --php-children N      set PHP_FCGI_CHILDREN=N for them (0..4096)\n"
 "  -d, --chdir DIR           working directory of the children\n"
 "  -c, --chroot DIR          chroot to DIR before starting them\n"
@@ -3086,6 +3771,15 @@ static const char usage_text[] =
 "      --stop-signal SIG     signal that stops a child (TERM)\n"
 "      --stop-timeout SECS   then SIGKILL after SECS (10; 0..86400)\n"
 "      --subreaper           reap orphaned descendants (Linux)\n"
+"Dynamic pool:\n"
+"      --max-children MAX    grow the pool on demand up to MAX (-F is then\n"
+"                            the minimum, 0 allowed; needs -r; 1..4096)\n"
+"      --scale-delay MS      start more children when a connection waited\n"
+"                            this long unaccepted (20; 1..60000)\n"
+"      --idle-timeout SECS   stop surplus children idle this long\n"
+"                            (10; 1..86400)\n"
+"      --status-file FILE    keep the pool's figures in FILE (Prometheus\n"
+"                            text format; needs -w or -r)\n"
 "CGI bridge (the workers run a CGI program once per request):\n"
 "      --cgi                 serve FastCGI in spawn's own workers and run\n"
 "                            program as a CGI/1.1 script for each request\n"
@@ -3195,7 +3889,7 @@ main(int argc, char **argv)
 	r.o = &o;
 	r.sock = r.sock_dirfd = r.pid_dirfd = r.out_fd = r.check_fd = -1;
 	r.out_dirfd = r.pid_fd = -1;
-	r.notify_fd = r.progress_fd = -1;
+	r.notify_fd = r.progress_fd = r.status_dirfd = -1;
 	r.backlog_given = o.backlog >= 0;
 	r.is_root = geteuid() == 0;
 	r.self = getpid();
@@ -3214,6 +3908,8 @@ main(int argc, char **argv)
 		open_devnull(&r);
 	if (o.pid_file)
 		open_pid_file(&r);
+	if (o.status_file)
+		open_status_file(&r);
 	notify_open(&r);
 	if (!o.no_fork)
 		progress_open(&r);

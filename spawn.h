@@ -34,6 +34,8 @@ enum spawn_exit {
 #define SPAWN_DEFAULT_CHECK_TIMEOUT 3000 /* ms */
 #define SPAWN_DEFAULT_CGI_TIMEOUT 60   /* s */
 #define SPAWN_DEFAULT_CGI_MAX 64       /* scripts at once per worker */
+#define SPAWN_DEFAULT_SCALE_DELAY 20   /* ms */
+#define SPAWN_DEFAULT_IDLE_TIMEOUT 10  /* s */
 
 struct spawn_limit {
 	int resource;   /* RLIMIT_* */
@@ -91,6 +93,12 @@ struct spawn_opts {
 	const char *cgi_dir;       /* --cgi-dir */
 	int cgi_timeout;           /* --cgi-timeout, s, -1 when not given */
 	int cgi_max;               /* --cgi-max, -1 when not given */
+
+	int max_children;          /* --max-children, -1 when not given */
+	int dynamic;               /* --max-children was given (defaults) */
+	long scale_delay;          /* --scale-delay, ms, -1 when not given */
+	int idle_timeout;          /* --idle-timeout, s, -1 when not given */
+	const char *status_file;   /* --status-file */
 
 	int nother;                /* options other than --probe/--check-timeout */
 
@@ -151,6 +159,8 @@ struct cgi_config {
 	int drain_signal;          /* --stop-signal: finish, then exit */
 	long drain_ms;             /* --stop-timeout, ms */
 	const char *allow;         /* FCGI_WEB_SERVER_ADDRS, or NULL */
+	volatile unsigned *activity; /* dynamic pool: [0] connections open,
+	                              * [1] connections taken; or NULL */
 };
 
 int cgi_worker(const struct cgi_config *c);
