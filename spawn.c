@@ -470,6 +470,7 @@ apply_option(struct spawn_opts *o, const struct option_def *d, char *v,
 	case OPT_MAX_CHILDREN:
 		NUM(1, SPAWN_MAX_CHILDREN);
 		o->max_children = (int)n;
+		o->dynamic = 1;
 		break;
 	case OPT_SCALE_DELAY: NUM(1, 60000); o->scale_delay = (long)n; break;
 	case OPT_IDLE_TIMEOUT: NUM(1, 86400); o->idle_timeout = (int)n; break;
@@ -696,7 +697,6 @@ spawn_apply_defaults(struct spawn_opts *o)
 		o->cgi_timeout = SPAWN_DEFAULT_CGI_TIMEOUT;
 	if (o->cgi_max < 0)
 		o->cgi_max = SPAWN_DEFAULT_CGI_MAX;
-	o->dynamic = o->max_children >= 0;
 	if (o->max_children < 0)
 		o->max_children = o->children;
 	if (o->scale_delay < 0)
@@ -3286,14 +3286,17 @@ status_text(struct run *r, struct sup *s, char *buf, size_t len)
 {
 	int up = count_state(r, SLOT_RUNNING) + count_state(r, SLOT_STARTING);
 
+	const char *noun = up == 1 ? "child" : "children";
+
 	if (r->o->dynamic)
-		snprintf(buf, len, "%d children running (%d..%d); %lu started, "
+		snprintf(buf, len, "%d %s running (%d..%d); %lu started, "
 		    "%lu failed, %lu restarted, %lu scaled up, %lu scaled down",
-		    up, r->o->children, r->o->max_children, s->starts,
+		    up, noun, r->o->children, r->o->max_children, s->starts,
 		    s->start_failures, s->restarts, s->scale_ups, s->scale_downs);
 	else
-		snprintf(buf, len, "%d children running; %lu started, %lu failed, "
-		    "%lu restarted", up, s->starts, s->start_failures, s->restarts);
+		snprintf(buf, len, "%d %s running; %lu started, %lu failed, "
+		    "%lu restarted", up, noun, s->starts, s->start_failures,
+		    s->restarts);
 }
 
 static int

@@ -95,7 +95,7 @@ struct spawn_opts {
 	int cgi_max;               /* --cgi-max, -1 when not given */
 
 	int max_children;          /* --max-children, -1 when not given */
-	int dynamic;               /* --max-children was given (defaults) */
+	int dynamic;               /* --max-children was given */
 	long scale_delay;          /* --scale-delay, ms, -1 when not given */
 	int idle_timeout;          /* --idle-timeout, s, -1 when not given */
 	const char *status_file;   /* --status-file */

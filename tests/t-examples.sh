@@ -54,6 +54,7 @@ SOCK=$T/spawn-php.sock
 localize() {
 	sed -e "s|/usr/local/bin/spawn|$SPAWN|g" -e "s|/run/spawn-php.sock|$SOCK|g" \
 	    -e "s|/run/spawn-php.pid|$T/spawn-php.pid|g" -e "s|/var/www/html|$WWW|g" \
+	    -e "s|/var/lib/prometheus/node-exporter|$T|g" \
 	    -e "s|8080|$PORT|g" -e "s|9000|$PORT|g" "$TOP/examples/$1" >"$T/$1"
 	chmod +x "$T/$1"
 }
@@ -146,9 +147,9 @@ esac
 rm -f "$SOCK"
 
 # systemd: units verify, and run the way systemd would run them.
-for u in spawn-php.socket spawn-php.service spawn-notify.service; do localize "$u"; done
+for u in spawn-php.socket spawn-php.service spawn-notify.service spawn-pool.service; do localize "$u"; done
 if have systemd-analyze; then
-	out=$(cd "$T" && SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no spawn-php.socket spawn-php.service spawn-notify.service 2>&1)
+	out=$(cd "$T" && SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no spawn-php.socket spawn-php.service spawn-notify.service spawn-pool.service 2>&1)
 	expect_eq "systemd-analyze verify: units are clean" "" "$(printf '%s\n' "$out" | grep -v -e 'Failed to create .*control group' -e 'Cannot determine cgroup' -e 'No such file or directory.*cgroup' )"
 else
 	skip "systemd units: verify (systemd-analyze not installed)"
@@ -175,7 +176,9 @@ PY
 		wait_until 5 test -S "$1"
 	}
 	has_line() { grep -q "$2" "$1" 2>/dev/null; }
-	exec_start() { sed -n 's/^ExecStart=//p' "$T/$1"; }
+	# ExecStart= with its continuation lines (a trailing backslash), as
+	# systemd joins them.
+	exec_start() { awk '/^ExecStart=/ { f = 1; sub(/^ExecStart=/, "") } f { c = sub(/\\$/, ""); printf "%s ", $0; if (!c) exit }' "$T/$1"; }
 
 	# Type=notify service.
 	notify_listener "$T/notify.sock" "$T/notify.log"
@@ -195,6 +198,51 @@ PY
 	check "spawn-notify.service: STOPPING=1 on stop" has_line "$T/notify.log" STOPPING=1
 	rm -f "$SOCK"
 
+	# Type=notify service with a dynamic pool (-F 0): ready with no child,
+	# the first request starts one, the figures reach systemd and the
+	# status file.
+	if "$SPAWN" --help | grep -q -- --max-children; then
+		PROM=$T/spawn-php.prom
+		prom_has() { grep -qxF -- "$1" "$PROM" 2>/dev/null; }
+		prom_range() { prom_has "spawn_children_min 0" && prom_has "spawn_children_max 16"; }
+		notify_listener "$T/notify3.sock" "$T/notify3.log"
+		NOTIFY_SOCKET=$T/notify3.sock $(exec_start spawn-pool.service) >"$T/pool.log" 2>&1 &
+		pp=$!
+		track "$pp"
+		wait_until 10 has_line "$T/notify3.log" READY=1
+		check "spawn-pool.service: READY=1 with the pool at its minimum" has_line "$T/notify3.log" READY=1
+		expect_eq "spawn-pool.service: no child before the first request (-F 0)" "" "$(child_pids "$pp")"
+		check "spawn-pool.service: STATUS= gives the pool's range (0..16)" \
+			has_line "$T/notify3.log" 'STATUS=0 children running (0\.\.16); '
+		check "spawn-pool.service: the status file gives the range (0, 16)" prom_range
+		check "spawn-pool.service: the first request starts php-cgi and is answered" php_ok "$SOCK" 10000
+		one_child() { [ "$(child_pids "$pp" | wc -w)" = 1 ]; }
+		wait_until 5 one_child
+		expect_eq "spawn-pool.service: one child after one request" 1 "$(child_pids "$pp" | wc -w)"
+		wait_until 5 has_line "$T/notify3.log" 'STATUS=1 child[a-z]* running (0\.\.16); '
+		check "spawn-pool.service: STATUS= counts the child (1, 0..16)" \
+			has_line "$T/notify3.log" 'STATUS=1 child[a-z]* running (0\.\.16); '
+		wait_until 5 prom_has 'spawn_children{state="running"} 1'
+		check "spawn-pool.service: the status file counts it running" \
+			prom_has 'spawn_children{state="running"} 1'
+		check "spawn-pool.service: php answers again" php_ok "$SOCK"
+		if ! has_line "$T/notify3.log" 'running (0\.\.16)'; then
+			diag "notify messages:" "$(cat "$T/notify3.log" 2>/dev/null)"
+			diag "spawn:" "$(cat "$T/pool.log" 2>/dev/null)"
+		fi
+		kill "$pp"
+		wait_until 15 dead "$pp"
+		check "spawn-pool.service: stops on TERM" dead "$pp"
+		wait "$pp"
+		expect_eq "spawn-pool.service: exit status 0 after TERM" 0 "$?"
+		check "spawn-pool.service: STOPPING=1 on stop" has_line "$T/notify3.log" STOPPING=1
+		check "spawn-pool.service: the status file is removed at exit" test ! -e "$PROM"
+		check "spawn-pool.service: socket removed" sock_gone "$SOCK"
+		rm -f "$SOCK"
+	else
+		skip "spawn-pool.service: spawn has no --max-children yet"
+	fi
+
 	# Socket unit + service: systemd-socket-activate plays systemd's part.
 	if have systemd-socket-activate; then
 		listen=$(sed -n 's/^ListenStream=//p' "$T/spawn-php.socket")
@@ -206,7 +254,7 @@ PY
 		track "$ap"
 		# The socket file shows at bind(); connecting before listen() is
 		# refused. systemd-socket-activate says "Listening on" after listen().
-		wait_until 5 grep -q '^Listening on' "$T/act.log"
+		wait_until 5 grep -qs '^Listening on' "$T/act.log"
 		check "spawn-php.socket: systemd binds the socket" test -S "$listen"
 		# systemd-socket-activate starts the service on the first
 		# connection, as systemd does for Accept=no.

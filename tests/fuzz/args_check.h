@@ -45,7 +45,13 @@ check_parsed(const struct spawn_opts *o, int argc, char **argv)
 	CHECK(IN(o->port, 0, 1, 65535), "-p range");
 	CHECK(IN(o->socket_mode, -1, 0, 0777), "-M range");
 	CHECK(IN(o->backlog, -1, 1, 65535), "-b range");
-	CHECK(IN(o->children, -1, 1, SPAWN_MAX_CHILDREN), "-F range");
+	CHECK(IN(o->children, -1, 1, SPAWN_MAX_CHILDREN) ||
+	    (o->children == 0 && o->max_children >= 1), "-F range (0 only with "
+	    "--max-children)");
+	CHECK(IN(o->max_children, -1, 1, SPAWN_MAX_CHILDREN),
+	    "--max-children range");
+	CHECK(IN(o->scale_delay, -1, 1, 60000), "--scale-delay range");
+	CHECK(IN(o->idle_timeout, -1, 1, 86400), "--idle-timeout range");
 	CHECK(IN(o->php_children, -1, 0, SPAWN_MAX_CHILDREN), "-C range");
 	CHECK(IN(o->min_uptime, -1, 0, 3600000), "--min-uptime range");
 	CHECK(IN(o->retries, -1, 0, 1000000), "--retries range");
@@ -65,7 +71,8 @@ check_parsed(const struct spawn_opts *o, int argc, char **argv)
 	    points_into_argv(o->user) && points_into_argv(o->group) &&
 	    points_into_argv(o->pid_file) && points_into_argv(o->shell_command) &&
 	    points_into_argv(o->fd_name) && points_into_argv(o->probe) &&
-	    points_into_argv(o->output) && points_into_argv(o->cgi_dir),
+	    points_into_argv(o->output) && points_into_argv(o->cgi_dir) &&
+	    points_into_argv(o->status_file),
 	    "string options point into argv");
 }
 
@@ -91,6 +98,14 @@ check_accepted(const struct spawn_opts *o)
 	    !o->check && !o->subreaper), "-n alone");
 	CHECK(o->retries < 0 || o->respawn, "--retries needs -r");
 	CHECK(!o->bind_before_chroot || o->chroot_dir != NULL, "-S needs -c");
+	CHECK(o->max_children < 0 || (o->respawn &&
+	    o->max_children >= (o->children < 0 ? 1 : o->children)),
+	    "--max-children needs -r and is at least -F");
+	CHECK(o->max_children >= 0 || (o->scale_delay < 0 &&
+	    o->idle_timeout < 0), "--scale-delay/--idle-timeout need a maximum");
+	CHECK(o->status_file == NULL || o->wait || o->respawn,
+	    "--status-file needs -w or -r");
+	CHECK(o->children != 0 || !o->check, "--check needs a child");
 }
 
 static void
@@ -99,7 +114,12 @@ check_defaults(struct spawn_opts *o)
 	struct spawn_opts again;
 
 	spawn_apply_defaults(o);
-	CHECK(o->backlog >= 1 && o->children >= 1 && o->min_uptime >= 0 &&
+	/* Also for rejected sets: then -F may exceed --max-children. */
+	CHECK(o->max_children >= 1 - (o->children == 0) &&
+	    o->scale_delay >= 1 && o->idle_timeout >= 1, "the pool's defaults");
+	CHECK(o->dynamic || o->max_children == o->children,
+	    "a fixed pool's maximum is -F");
+	CHECK(o->backlog >= 1 && o->children >= 0 && o->min_uptime >= 0 &&
 	    o->retries >= 0 && o->stop_signal >= 1 && o->stop_timeout >= 0 &&
 	    o->check_timeout >= 1 && o->address != NULL &&
 	    o->cgi_timeout >= 1 && o->cgi_max >= 1, "defaults fill every gap");

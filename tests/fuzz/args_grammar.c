@@ -38,6 +38,8 @@ static const struct opt opts[] = {
 	{ 0, "limit", 1 }, { 0, "umask", 1 }, { 0, "nice", 1 },
 	{ 0, "no-new-privs", 0 }, { 0, "output", 1 }, { 0, "cgi", 0 },
 	{ 0, "cgi-dir", 1 }, { 0, "cgi-timeout", 1 }, { 0, "cgi-max", 1 },
+	{ 0, "max-children", 1 }, { 0, "scale-delay", 1 },
+	{ 0, "idle-timeout", 1 }, { 0, "status-file", 1 },
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
