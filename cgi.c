@@ -518,8 +518,10 @@ conn_close(struct conn *c)
 	request_reset(c);
 	if (c->fd >= 0) {
 		nconns--;
-		if (cfg->activity != NULL)
+		if (cfg->activity != NULL) {
 			cfg->activity[0] = (unsigned)nconns;
+			cfg->activity[1]++;
+		}
 	}
 	close_fd(&c->fd);
 	free(c->obuf);

@@ -36,9 +36,12 @@
 #define NL_F_REQUEST		0x1	/* NLM_F_REQUEST */
 #define NL_ERROR		2	/* NLMSG_ERROR */
 #define NL_BY_FAMILY		20	/* SOCK_DIAG_BY_FAMILY */
+#define NL_SHOW_ICONS		0x08	/* UDIAG_SHOW_ICONS */
 #define NL_SHOW_RQLEN		0x10	/* UDIAG_SHOW_RQLEN */
+#define NL_ATTR_ICONS		3	/* UNIX_DIAG_ICONS */
 #define NL_ATTR_RQLEN		4	/* UNIX_DIAG_RQLEN */
-#define NL_ATTR_TYPE_MASK	0x3fff	/* without NLA_F_NESTED, NLA_F_NET_BYTEORDER */
+/* An attribute's type without its NLA_F_NESTED, NLA_F_NET_BYTEORDER bits. */
+#define NL_ATTR_TYPE_MASK	0x3fff
 
 struct nl_addr {			/* struct sockaddr_nl */
 	sa_family_t	family;
@@ -151,6 +154,22 @@ now_ms(void)
  * with a socket that is not that listener; 0 when it answers something
  * else (a late reply to an earlier question).
  */
+/*
+ * The waiting connections' inodes, when asked for (UNIX_DIAG_ICONS): up
+ * to icons_max of them into icons, their number into *icons_got.
+ */
+static uint32_t *icons;
+static int icons_max, *icons_got;
+
+static void
+unix_icons(const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 4 <= len && *icons_got < icons_max; i += 4)
+		memcpy(&icons[(*icons_got)++], p + i, 4);
+}
+
 static int
 unix_reply(const unsigned char *buf, size_t len, uint32_t seq, uint32_t ino,
     unsigned *cur, unsigned *max)
@@ -160,6 +179,7 @@ unix_reply(const unsigned char *buf, size_t len, uint32_t seq, uint32_t ino,
 	struct nl_attr a;
 	struct nl_rqlen rq;
 	size_t off, end, at;
+	int found = 0;
 
 	for (off = 0; off < len && len - off >= sizeof(h);
 	    off += NL_ALIGN(h.len)) {
@@ -178,11 +198,14 @@ unix_reply(const unsigned char *buf, size_t len, uint32_t seq, uint32_t ino,
 		if (m.family != AF_UNIX || m.ino != ino ||
 		    m.state != TCP_LISTEN)
 			return -1;
-		for (at += NL_ALIGN(sizeof(m)); at < end && end - at >= sizeof(a);
-		    at += NL_ALIGN(a.len)) {
+		for (at += NL_ALIGN(sizeof(m));
+		    at < end && end - at >= sizeof(a); at += NL_ALIGN(a.len)) {
 			memcpy(&a, buf + at, sizeof(a));
 			if (a.len < sizeof(a) || a.len > end - at)
 				return -1;
+			if ((a.type & NL_ATTR_TYPE_MASK) == NL_ATTR_ICONS &&
+			    icons != NULL)
+				unix_icons(buf + at + sizeof(a), a.len - sizeof(a));
 			if ((a.type & NL_ATTR_TYPE_MASK) != NL_ATTR_RQLEN)
 				continue;
 			if (a.len < sizeof(a) + sizeof(rq))
@@ -190,9 +213,9 @@ unix_reply(const unsigned char *buf, size_t len, uint32_t seq, uint32_t ino,
 			memcpy(&rq, buf + at + sizeof(a), sizeof(rq));
 			*cur = rq.rqueue;
 			*max = rq.wqueue;
-			return 1;
+			found = 1;
 		}
-		return -1;
+		return found ? 1 : -1;
 	}
 	return 0;
 }
@@ -239,7 +262,7 @@ unix_queue(int sock, unsigned *cur, unsigned *max)
 	rq.req.family = AF_UNIX;
 	rq.req.states = 1U << TCP_LISTEN;
 	rq.req.ino = ino;
-	rq.req.show = NL_SHOW_RQLEN;
+	rq.req.show = NL_SHOW_RQLEN | (icons != NULL ? NL_SHOW_ICONS : 0);
 	/* All ones: no cookie to check (INET_DIAG_NOCOOKIE). */
 	rq.req.cookie[0] = rq.req.cookie[1] = ~(uint32_t)0;
 	do
@@ -317,6 +340,28 @@ pool_listen_queue(int sock, unsigned *cur, unsigned *max)
 	}
 }
 
+int
+pool_listen_waiting(int sock, uint32_t *ino, int nino, unsigned *cur)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	unsigned max;
+	int got = 0, r;
+
+	*cur = 0;
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(sock, (struct sockaddr *)&ss, &len) == -1 ||
+	    ss.ss_family != AF_UNIX)
+		return -1;
+	icons = ino;
+	icons_max = nino;
+	icons_got = &got;
+	r = unix_queue(sock, cur, &max);
+	icons = NULL;
+	icons_got = NULL;
+	return r == 0 ? got : -1;
+}
+
 /* "/proc/PID/leaf" into buf, which holds at least 64 bytes. */
 static void
 proc_path(char *buf, pid_t pid, const char *leaf)
@@ -339,7 +384,11 @@ proc_path(char *buf, pid_t pid, const char *leaf)
 	buf[at] = '\0';
 }
 
-/* The whole of a small /proc file into buf (NUL-terminated), or -1. */
+/*
+ * The first line of a small /proc file into buf (NUL-terminated), or -1.
+ * The kernel hands over a whole line in one read(); stopping at the
+ * newline saves the read() that would only see the end of the file.
+ */
 static ssize_t
 proc_read(pid_t pid, const char *leaf, char *buf, size_t size)
 {
@@ -365,6 +414,8 @@ proc_read(pid_t pid, const char *leaf, char *buf, size_t size)
 		if (n == 0)
 			break;
 		have += (size_t)n;
+		if (buf[have - 1] == '\n')
+			break;
 	}
 	close(fd);
 	buf[have] = '\0';
@@ -547,6 +598,16 @@ pool_switches(pid_t pid)
 }
 
 #else /* !__linux__ */
+
+int
+pool_listen_waiting(int sock, uint32_t *ino, int nino, unsigned *cur)
+{
+	(void)sock;
+	(void)ino;
+	(void)nino;
+	*cur = 0;
+	return -1;
+}
 
 int
 pool_listen_queue(int sock, unsigned *cur, unsigned *max)

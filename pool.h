@@ -10,6 +10,7 @@
 #define POOL_H
 
 #include <sys/types.h>
+#include <stdint.h>
 
 /*
  * Connections waiting in the accept queue of the listening socket sock
@@ -22,6 +23,15 @@
  * child forked without exec inherits it and must leave it alone.
  */
 int pool_listen_queue(int sock, unsigned *cur, unsigned *max);
+
+/*
+ * A unix listener's waiting connections by name: the inodes of up to nino
+ * of them into ino, and how many wait into *cur. Returns how many inodes
+ * it filled in, or -1 where the system does not tell (not Linux, not a
+ * unix socket). The same inode in two answers is a connection that waited
+ * all the time between them.
+ */
+int pool_listen_waiting(int sock, uint32_t *ino, int nino, unsigned *cur);
 
 /*
  * 1 when process pid is blocked in accept() or accept4() on its

@@ -31,6 +31,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2700,6 +2701,8 @@ struct sup {
 	long long scale_at;       /* look at the listen queue then, 0: none */
 	long long scale_hold;     /* no scale-up before, after failures */
 	int scale_fails;          /* failed scale-up starts in a row */
+	uint32_t waiting[256];    /* unix socket: the connections that waited */
+	int nwaiting;             /* at the last look, or -1: not told */
 
 	/* The figures of the status file and of STATUS=. */
 	unsigned long starts, start_failures, restarts, reloads;
@@ -2750,9 +2753,9 @@ dynamic_slot(struct run *r, int i)
 /*
  * What a child has been doing, for the idle check: *mark changes whenever
  * it did anything (Linux: its context switches; a --cgi worker: the
- * requests it took), and the return is 1 when it is waiting for a
- * connection now. 0 means busy, or that it cannot be told: such a child is
- * never taken for idle.
+ * connections it opened and closed), and the return is 1 when it is
+ * waiting for a connection now. 0 means busy, or that it cannot be told:
+ * such a child is never taken for idle.
  */
 static int
 activity(struct run *r, int i, long long *mark)
@@ -2766,6 +2769,9 @@ activity(struct run *r, int i, long long *mark)
 		*mark = cell[1];
 		return cell[0] == 0;
 	}
+	*mark = -1;
+	if (sl->pid <= 0)
+		return 0;
 	if ((*mark = pool_switches(sl->pid)) < 0)
 		return 0;
 	in = pool_in_accept(sl->pid, 0);
@@ -3137,6 +3143,39 @@ earliest(long long a, long long b)
 
 /* The dynamic pool. */
 
+/*
+ * Of the connections waiting now, how many were already waiting at the
+ * last look, as far as the system names them (Linux, unix sockets): on a
+ * busy machine connections come and go between two looks without ever
+ * waiting long, and only one that waited the whole time needs a new
+ * child. Sets *q to how many wait now; returns -1 where connections are
+ * not named, and then only *q counts.
+ */
+static int
+listen_waited(struct run *r, struct sup *s, unsigned *q)
+{
+	uint32_t now[256];
+	int n, i, j, same = 0;
+
+	n = pool_listen_waiting(r->sock, now, 256, q);
+	if (n < 0) {
+		s->nwaiting = -1;
+		return -1;
+	}
+	for (i = 0; i < n && s->nwaiting > 0; i++)
+		for (j = 0; j < s->nwaiting; j++)
+			if (now[i] == s->waiting[j]) {
+				same++;
+				break;
+			}
+	/* More than can be named: the oldest may be among the rest. */
+	if (s->nwaiting == 256 && same == 0)
+		same = 1;
+	memcpy(s->waiting, now, (size_t)n * sizeof(now[0]));
+	s->nwaiting = n;
+	return same;
+}
+
 /* Connections waiting on the socket: asked of the system, else guessed. */
 static unsigned
 listen_queue(struct run *r)
@@ -3150,6 +3189,34 @@ listen_queue(struct run *r)
 	pfd.events = POLLIN;
 	pfd.revents = 0;
 	return poll(&pfd, 1, 0) > 0 ? 1 : 0;
+}
+
+/*
+ * Children that would take a waiting connection now: on a busy machine a
+ * connection can wait only because such a child has not been scheduled
+ * yet, and starting more then would only add to the load. Linux: children
+ * blocked in accept(); --cgi workers below --cgi-max. Counting stops at
+ * enough.
+ */
+static int
+would_take(struct run *r, int enough)
+{
+	volatile unsigned *cell;
+	struct slot *sl;
+	int i, n = 0;
+
+	for (i = 0; i < r->nslots && n < enough; i++) {
+		sl = &r->slots[i];
+		if (sl->pid <= 0 || sl->state != SLOT_RUNNING)
+			continue;
+		if (r->activity != NULL) {
+			cell = &r->activity[(size_t)i * 4 + (size_t)sl->act * 2];
+			n += cell[0] < (unsigned)r->o->cgi_max;
+		} else {
+			n += pool_in_accept(sl->pid, 0) == 1;
+		}
+	}
+	return n;
 }
 
 /* Starts up to k children in empty slots, lowest first. */
@@ -3198,12 +3265,13 @@ static int
 pool_grow(struct run *r, struct sup *s, long long now, long long *next)
 {
 	unsigned q;
-	int room, k;
+	int room, k, waited;
 
 	room = r->o->max_children - (r->nslots - count_state(r, SLOT_EMPTY));
 	if (s->sock_ready) {
 		s->sock_ready = 0;
 		s->scale_at = serving(r) == 0 ? now : now + r->o->scale_delay;
+		(void)listen_waited(r, s, &q);
 	}
 	if (s->scale_at == 0)
 		return room > 0;
@@ -3212,7 +3280,9 @@ pool_grow(struct run *r, struct sup *s, long long now, long long *next)
 		return 0;
 	}
 	s->scale_at = 0;
-	q = listen_queue(r);
+	waited = listen_waited(r, s, &q);
+	if (waited < 0)
+		q = listen_queue(r);
 	s->queue = q;
 	s->queue_seen = 1;
 	if (q > s->queue_peak)
@@ -3220,6 +3290,11 @@ pool_grow(struct run *r, struct sup *s, long long now, long long *next)
 	if (q == 0)
 		return room > 0;
 	k = (int)q - count_state(r, SLOT_STARTING);
+	if (k > 0)
+		k -= would_take(r, k);
+	/* Named connections: none waited the whole delay, none is needed. */
+	if (waited == 0)
+		k = 0;
 	if (serving(r) == 0 && k < 1)
 		k = 1;
 	if (k > room)
@@ -3235,38 +3310,48 @@ pool_grow(struct run *r, struct sup *s, long long now, long long *next)
 }
 
 /*
- * Shrinks the pool: a child above the minimum that has been waiting for a
- * connection, and done nothing else, for --idle-timeout is stopped with
- * the stop signal; one at a time, the newest slot first. A child is looked
- * at when its last look is --idle-timeout old; one that did something
- * meanwhile starts a new period.
+ * Shrinks the pool: once a child above the minimum has been waiting for a
+ * connection, and done nothing else, for --idle-timeout, the pool has had
+ * a child too many for that long, and one child is stopped with the stop
+ * signal: the newest of those idle now, so that the longest-lived (and
+ * warmest) stay. One at a time; the next once that one has exited. A
+ * child is looked at when its last look is --idle-timeout old; one that
+ * did something meanwhile starts a new period.
  */
 static void
 pool_shrink(struct run *r, struct sup *s, long long now, long long *next)
 {
 	long long period = (long long)r->o->idle_timeout * 1000, mark;
 	struct slot *sl;
-	int i, victim = -1;
+	int i, victim = -1, due = 0;
 
 	if (s->reload_slot >= 0 || count_state(r, SLOT_STOPPING) > 0)
 		return;
-	for (i = r->nslots - 1; i >= r->o->children; i--) {
+	for (i = r->o->children; i < r->nslots; i++) {
 		sl = &r->slots[i];
-		if (sl->state != SLOT_RUNNING || sl->pid <= 0 || sl->pending > 0)
+		if (sl->state != SLOT_RUNNING || sl->pid <= 0 || sl->pending > 0 ||
+		    now < sl->seen_at + period)
 			continue;
-		if (now < sl->seen_at + period) {
-			*next = earliest(*next, sl->seen_at + period);
-			continue;
-		}
 		if (activity(r, i, &mark) && mark == sl->mark) {
-			if (victim < 0)
-				victim = i;
+			due = 1;
 			continue;
 		}
 		sl->seen_at = now;
 		sl->mark = mark;
-		*next = earliest(*next, now + period);
 	}
+	for (i = r->o->children; i < r->nslots; i++) {
+		sl = &r->slots[i];
+		if (sl->state != SLOT_RUNNING || sl->pid <= 0 || sl->pending > 0)
+			continue;
+		if (!due)
+			*next = earliest(*next, sl->seen_at + period);
+		else if (activity(r, i, &mark) && mark == sl->mark &&
+		    (victim < 0 || sl->started >= r->slots[victim].started))
+			victim = i;
+	}
+	/* It did something between the two looks: look again soon. */
+	if (due && victim < 0)
+		*next = earliest(*next, now + 100);
 	if (victim < 0)
 		return;
 	sl = &r->slots[victim];

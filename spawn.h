@@ -160,7 +160,8 @@ struct cgi_config {
 	long drain_ms;             /* --stop-timeout, ms */
 	const char *allow;         /* FCGI_WEB_SERVER_ADDRS, or NULL */
 	volatile unsigned *activity; /* dynamic pool: [0] connections open,
-	                              * [1] connections taken; or NULL */
+	                              * [1] connections opened and closed;
+	                              * or NULL */
 };
 
 int cgi_worker(const struct cgi_config *c);
