@@ -34,6 +34,16 @@
  *                                     requests=N failed=N ms=N rps=N
  *                                     out_bytes=N body=FIRST-LINE (of the
  *                                     last good response's body)
+ *   benchtool burst SOCK N MS         send N such requests at once, each on
+ *                                     its own connection, and print
+ *                                     requests=N failed=N unanswered=N
+ *                                     ms=N (from the first connect to the
+ *                                     last answer) first_ms=N (to the first
+ *                                     answer); requests not answered in MS
+ *                                     count as unanswered
+ *   benchtool accepting PID N MS      wait until PID has N live children,
+ *                                     each blocked in accept() (Linux:
+ *                                     /proc/CHILD/syscall)
  *
  * It only ever signals processes that it started itself or that are
  * children of a PID the caller started (checked in /proc before each kill).
@@ -50,6 +60,7 @@
 #include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -258,6 +269,75 @@ cmd_waitn(pid_t pid, int want, long ms)
 	return 0;
 }
 
+/*
+ * Whether pid is blocked in accept() or accept4(), by the system call
+ * number /proc/PID/syscall shows. Where the file cannot be read or the
+ * numbers are unknown, it cannot tell and says yes, which leaves only the
+ * count of children to wait for.
+ */
+static int
+in_accept(pid_t pid)
+{
+	char path[64], buf[128];
+	ssize_t n;
+	long nr;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%ld/syscall", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno != ENOENT;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	/* "running" while on a CPU: certainly not waiting in accept(). */
+	if (sscanf(buf, "%ld", &nr) != 1)
+		return 0;
+#if defined(SYS_accept)
+	if (nr == SYS_accept)
+		return 1;
+#endif
+#if defined(SYS_accept4)
+	if (nr == SYS_accept4)
+		return 1;
+#endif
+#if defined(SYS_accept) || defined(SYS_accept4)
+	return 0;
+#else
+	return 1;
+#endif
+}
+
+/*
+ * Waits until pid has want children and every one of them waits for a
+ * connection, so that a measurement starts with the whole pool ready, not
+ * with children still between fork and their first accept().
+ */
+static int
+cmd_accepting(pid_t pid, int want, long ms)
+{
+	static pid_t list[MAXPROCS];
+	long long end = now_ns() + ms * 1000000LL;
+	int i, n;
+
+	for (;;) {
+		n = children(pid, list, MAXPROCS);
+		for (i = 0; n == want && i < n; i++)
+			if (!in_accept(list[i]))
+				break;
+		if (n == want && i == n)
+			return 0;
+		if (now_ns() > end || !alive(pid, NULL)) {
+			fprintf(stderr, "benchtool: %ld has %d children, %d of "
+			    "them in accept(), not %d\n", (long)pid, n,
+			    n == want ? i : 0, want);
+			return 1;
+		}
+		sleep_us(2000);
+	}
+}
+
 /* Reads FILE; returns its line count and the pid and stamp of line k. */
 static int
 ready_lines(const char *file, int k, long *pid, long long *ns)
@@ -421,6 +501,8 @@ struct load {
 	size_t tail_len;
 	unsigned char stdin_end[FCGI_HEADER_LEN];
 	long long body, max, started, ok, failed, out_bytes;
+	long long first_end, last_end;	/* when requests ended (burst) */
+	int burst;
 	char last_body[80], first[160];
 	const char *reason[NREASONS];
 	long long nreason[NREASONS];
@@ -550,7 +632,7 @@ next_out(struct load *l, struct conn *c)
 static void
 start_request(struct load *l, struct conn *c, long long now)
 {
-	int fd;
+	int fd, busy;
 
 	c->state = C_IDLE;
 	if (l->max > 0 && l->started >= l->max)
@@ -568,9 +650,15 @@ start_request(struct load *l, struct conn *c, long long now)
 		 * EAGAIN: the server is busy, which is no failure. Either
 		 * way, try again a little later instead of spinning.
 		 */
-		if (errno != EAGAIN)
+		busy = errno == EAGAIN;
+		if (!busy)
 			fail(l, "connect", strerror(errno));
 		close(fd);
+		/* In a burst a refused request is over, not retried. */
+		if (l->burst && !busy) {
+			l->started++;
+			return;
+		}
 		c->state = C_WAIT;
 		c->retry_at = now + 1000000;
 		return;
@@ -642,6 +730,9 @@ finish(struct load *l, struct conn *c, const char *why, const char *detail)
 	char buf[96];
 	unsigned long app;
 
+	l->last_end = now_ns();
+	if (l->first_end == 0)
+		l->first_end = l->last_end;
 	if (why == NULL) {
 		app = (unsigned long)c->end[0] << 24 | (unsigned long)c->end[1] << 16 |
 		    (unsigned long)c->end[2] << 8 | c->end[3];
@@ -794,7 +885,7 @@ step(struct load *l, struct conn *c, short revents)
 
 static int
 cmd_cgiload(const char *path, int nconns, long long ms, const char *script,
-    long long body, long long max, const char *query)
+    long long body, long long max, const char *query, int burst)
 {
 	static struct conn conns[MAX_CONNS];
 	static struct pollfd pfd[MAX_CONNS];
@@ -812,6 +903,7 @@ cmd_cgiload(const char *path, int nconns, long long ms, const char *script,
 	strcpy(l.sun.sun_path, path);
 	l.body = body;
 	l.max = max;
+	l.burst = burst;
 	if (build_request(&l, script, query) == -1) {
 		fprintf(stderr, "benchtool: cgiload: cannot build the request\n");
 		return 2;
@@ -860,9 +952,18 @@ cmd_cgiload(const char *path, int nconns, long long ms, const char *script,
 	for (i = 0; i < nconns; i++)
 		if (conns[i].state == C_BUSY)
 			close(conns[i].fd);
-	printf("requests=%lld failed=%lld ms=%.0f rps=%.1f out_bytes=%lld "
-	    "body=%s\n", l.ok, l.failed, elapsed / 1e6,
-	    l.ok * 1e9 / (double)elapsed, l.out_bytes, l.last_body);
+	if (burst) {
+		/* Until the last answer, or the whole window if one is missing. */
+		if (l.ok + l.failed == max && l.last_end > 0)
+			elapsed = l.last_end - t0;
+		printf("requests=%lld failed=%lld unanswered=%lld ms=%.1f "
+		    "first_ms=%.1f\n", l.ok, l.failed, max - l.ok - l.failed,
+		    elapsed / 1e6, l.first_end > 0 ? (l.first_end - t0) / 1e6 :
+		    elapsed / 1e6);
+	} else
+		printf("requests=%lld failed=%lld ms=%.0f rps=%.1f "
+		    "out_bytes=%lld body=%s\n", l.ok, l.failed, elapsed / 1e6,
+		    l.ok * 1e9 / (double)elapsed, l.out_bytes, l.last_body);
 	for (i = 0; i < NREASONS && l.reason[i] != NULL; i++)
 		fprintf(stderr, "benchtool: cgiload: %lld x %s\n", l.nreason[i],
 		    l.reason[i]);
@@ -876,7 +977,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: benchtool reap|trial|children|waitn|respawn|"
-	    "reload|rolling|stop|cgiload ...\n");
+	    "reload|rolling|stop|cgiload|burst|accepting ...\n");
 	exit(2);
 }
 
@@ -917,7 +1018,15 @@ main(int argc, char **argv)
 		    strtoll(argv[4], NULL, 10), argv[5],
 		    argc > 6 ? strtoll(argv[6], NULL, 10) : 0,
 		    argc > 7 ? strtoll(argv[7], NULL, 10) : 0,
-		    argc > 8 ? argv[8] : "");
+		    argc > 8 ? argv[8] : "", 0);
+	if (strcmp(argv[1], "burst") == 0 && argc == 5) {
+		n = (int)strtol(argv[3], NULL, 10);
+		return cmd_cgiload(argv[2], n, strtoll(argv[4], NULL, 10),
+		    "/bench", 0, n, "", 1);
+	}
+	if (strcmp(argv[1], "accepting") == 0 && argc == 5)
+		return cmd_accepting(strtol(argv[2], NULL, 10),
+		    (int)strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10));
 	usage();
 	return 2;
 }

@@ -4,11 +4,12 @@
 # Every figure is a ratio against a reference measured in the same run on
 # the same machine (a bare fork+exec loop, a bare sigwaitinfo supervisor,
 # spawn-fcgi and multiwatch where installed, a bare CGI fork+exec+read loop
-# and fcgiwrap for the CGI bridge), because absolute times say
-# more about the machine than about spawn. Times are medians of several
-# runs. Targets that are missed are marked MISSED, but the exit status is
-# 0 all the same: machines are noisy and this is a report, not a test. It
-# exits non-zero only when a measurement itself could not be made.
+# and fcgiwrap for the CGI bridge, a fixed pool for the dynamic one),
+# because absolute times say more about the machine than about spawn.
+# Times are medians of several runs. Targets that are missed are marked
+# MISSED, but the exit status is 0 all the same: machines are noisy and
+# this is a report, not a test. It exits non-zero only when a measurement
+# itself could not be made.
 #
 # Everything runs on unix sockets in one temporary directory, under a
 # child subreaper (benchtool reap) so that no orphan outlives the run; only
@@ -18,7 +19,8 @@
 # BENCH_RUNS (runs per median, 7), BENCH_KILLS (SIGKILLs for the respawn
 # latency, 20), BENCH_CGI_RUNS (runs per median in part 5, 5 or BENCH_RUNS
 # if fewer), BENCH_CGI_MS (the length of one load window in part 5, 2000),
-# BENCH_PARTS (which sections, "1 2 3 4 5"), CC.
+# BENCH_PARTS (which sections, "1 2 3 4 5 6"), CC. Part 6 (the dynamic
+# pool) uses BENCH_RUNS for its bursts and at most 3 windows under load.
 
 set -u
 
@@ -735,7 +737,346 @@ part5() {
 	echo
 }
 
-for part in ${BENCH_PARTS:-1 2 3 4 5}; do
+# pool_up NAME WANT DELAY ARGS ...: starts a pool (a copy of spawn, -r and
+# ARGS) of the probe answering each request after DELAY ms, one at a
+# time, on $psock, and waits until it has WANT children all blocked in
+# accept() and then past the --min-uptime check, so that only what is
+# measured is left to happen; sets $pid. Returns 1 (and says so) when the
+# pool never got there.
+pool_up() {
+	pname=$1
+	pwant=$2
+	pdelay=$3
+	shift 3
+	rm -f "$psock"
+	bg_start "$pname" "$pspawn" -r "$@" -s "$psock" -- "$pprobe" --serve \
+	    --delay "$pdelay"
+	if ! "$bt" accepting "$pid" "$pwant" 10000 2>>"$tmpdir/log-$pname"; then
+		broken "spawn -r $* never had $pwant children in accept(): $(tail -n 3 "$tmpdir/log-$pname" | tr '\n' ' ')"
+		return 1
+	fi
+	sleep 0.3
+	# With -F 0 there is no child to wait for, so this is what tells a
+	# pool that runs from one that refused its options.
+	if ! running "$pid"; then
+		broken "spawn -r $* exited: $(tail -n 3 "$tmpdir/log-$pname" | tr '\n' ' ')"
+		return 1
+	fi
+}
+
+# running PID: whether PID is there and not a zombie.
+running() {
+	awk '$1 == "State:" { s = $2 } END { exit !(s != "" && s != "Z" && s != "X") }' \
+	    "/proc/$1/status" 2>/dev/null
+}
+
+# nkids PID: how many live children PID has.
+nkids() {
+	"$bt" children "$1" | wc -l | tr -d ' '
+}
+
+# tree_kb PID FIELD: the kB figure summed over PID and its children.
+tree_kb() {
+	for tp in "$1" $("$bt" children "$1"); do
+		status_kb "$tp" "$2"
+	done | awk '$1 != "-" { s += $1; n++ } END { print n ? s : "-" }'
+}
+
+# whole FILE: the median of FILE rounded to a whole number.
+whole() {
+	median "$1" | awk '{ print $1 == "-" ? "-" : sprintf("%.0f", $1) }'
+}
+
+# pool_burst KEY WANT N DELAY ARGS ...: one run of a burst: a fresh pool
+# of the probe answering after DELAY ms, N requests fired at once, and its
+# figures filed under KEY: the ms from the first connect to the last
+# answer, the children it had when the last answer came, its scale-up log
+# lines and the requests that failed or got no answer.
+pool_burst() {
+	bkey=$1
+	bwant=$2
+	bcount=$3
+	bdelay=$4
+	shift 4
+	bn=$(($(cat "$tmpdir/p6n-$bkey" 2>/dev/null || echo 0) + 1))
+	echo "$bn" >"$tmpdir/p6n-$bkey"
+	if pool_up "p6b-$bkey-$bn" "$bwant" "$bdelay" "$@"; then
+		bp=$pid
+		"$bt" burst "$psock" "$bcount" 30000 >"$tmpdir/p6out" \
+		    2>"$tmpdir/p6err" ||
+		    broken "no request of the burst against spawn -r $* was answered: $(cat "$tmpdir/p6out" "$tmpdir/p6err" | tr '\n' ' ')"
+		nkids "$bp" >>"$tmpdir/p6kids-$bkey"
+		set -- $(sed -n 's/^requests=[0-9]* failed=\([0-9]*\) unanswered=\([0-9]*\) ms=\([0-9.]*\) .*/\1 \2 \3/p' \
+		    "$tmpdir/p6out")
+		if [ $# -eq 3 ]; then
+			echo "$3" >>"$tmpdir/p6ms-$bkey"
+			echo $(($1 + $2)) >>"$tmpdir/p6fail-$bkey"
+			# What spawn said about a run that lost requests.
+			[ $(($1 + $2)) -eq 0 ] ||
+			    grep -v '^spawn: child .* started$' \
+			    "$tmpdir/log-p6b-$bkey-$bn" | tail -n 3 |
+			    sed "s/^/   ($bkey run $bn: $(($1 + $2)) lost) /" \
+			    >>"$tmpdir/p6reasons"
+		else
+			broken "benchtool burst printed no figures: $(cat "$tmpdir/p6out" "$tmpdir/p6err" | tr '\n' ' ')"
+		fi
+		grep -c '^spawn: pool: .* starting' "$tmpdir/log-p6b-$bkey-$bn" \
+		    >>"$tmpdir/p6ups-$bkey"
+		grep -h 'first failure' "$tmpdir/p6err" | head -n 1 |
+		    sed "s/^/   ($bkey) /" >>"$tmpdir/p6reasons"
+		bg_stop "$bp"
+	else
+		bg_stop "$pid"
+	fi
+}
+
+# pool_load KEY WANT DELAY ARGS ...: one load window: a fresh pool, 8
+# connections kept busy for 3 s, and spawn's context switches counted over
+# the last 2 s, once the pool has had 1 s to grow to the load. Files the
+# wake-ups per second, the children at the end, the requests/s and the
+# failures under KEY.
+pool_load() {
+	lkey=$1
+	lwant=$2
+	ldelay=$3
+	shift 3
+	if pool_up "p6l-$lkey" "$lwant" "$ldelay" "$@"; then
+		lp=$pid
+		"$bt" cgiload "$psock" 8 3000 /bench >"$tmpdir/p6out" \
+		    2>"$tmpdir/p6err" &
+		lc=$!
+		sleep 1
+		c0=$(ctxt "$lp")
+		t0=$(date +%s%N)
+		sleep 2
+		c1=$(ctxt "$lp")
+		t1=$(date +%s%N)
+		nkids "$lp" >>"$tmpdir/p6kids-$lkey"
+		wait "$lc" ||
+		    broken "no request of the load against spawn -r $* succeeded: $(cat "$tmpdir/p6out" "$tmpdir/p6err" | tr '\n' ' ')"
+		if running "$lp"; then
+			awk -v c="$((c1 - c0))" -v t="$((t1 - t0))" \
+			    'BEGIN { printf "%.1f\n", c * 1e9 / t }' \
+			    >>"$tmpdir/p6wake-$lkey"
+		else
+			broken "spawn -r $* exited under load: $(tail -n 3 "$tmpdir/log-p6l-$lkey" | tr '\n' ' ')"
+		fi
+		sed -n 's/.* rps=\([0-9.]*\) .*/\1/p' "$tmpdir/p6out" \
+		    >>"$tmpdir/p6rps-$lkey"
+		sed -n 's/.* failed=\([0-9]*\) .*/\1/p' "$tmpdir/p6out" \
+		    >>"$tmpdir/p6fail-$lkey"
+		grep -h 'first failure' "$tmpdir/p6err" | head -n 1 |
+		    sed "s/^/   ($lkey) /" >>"$tmpdir/p6reasons"
+	fi
+	bg_stop "$pid"
+}
+
+# idle_up KEY WANT ARGS ...: starts a pool for the idle readings, on its
+# own socket, and lists it in p6idle; returns 1 if it never came up.
+idle_up() {
+	ik=$1
+	iw=$2
+	shift 2
+	psock=$tmpdir/i-$ik.sock
+	if pool_up "p6i-$ik" "$iw" 200 "$@"; then
+		echo "$ik $pid" >>"$tmpdir/p6idle"
+		psock=$tmpdir/p.sock
+		return 0
+	fi
+	bg_stop "$pid"
+	psock=$tmpdir/p.sock
+	return 1
+}
+
+idle_label() {
+	case $1 in
+	pool0) echo "-F 0 --max-children 64" ;;
+	pool4) echo "-F 4 --max-children 64" ;;
+	*) echo "-F ${1#fixed} (fixed)" ;;
+	esac
+}
+
+# iget KEY FIELD: one figure of the idle readings ("-" if none).
+iget() {
+	awk -v k="$1" -v f="$2" '$1 == k { v = $f } END { print v == "" ? "-" : v }' \
+	    "$tmpdir/p6idle1"
+}
+
+# 6. The dynamic pool (--max-children): how much slower a pool that starts
+# from one child answers a burst than a fixed pool sized for it, what an
+# idle pool costs, and how often spawn wakes up, idle and under load. The
+# app is the probe, which serves one request at a time, so that a burst
+# needs as many children as it has requests.
+part6() {
+	echo "6. Dynamic pool (--max-children): burst, idle memory, wake-ups"
+	if [ ! -x "$PROBE" ]; then
+		echo "   skipped: tests/probe is not built"
+		echo "pool: SKIPPED (tests/probe missing)" >>"$summary"
+		echo
+		return
+	fi
+	psock=$tmpdir/p.sock
+	# Copies, as in part 5: the tree's binaries may be rebuilt meanwhile,
+	# and a child must not exec half a new one.
+	pspawn=$tmpdir/spawn-pool
+	pprobe=$tmpdir/probe-pool
+	cp "$SPAWN" "$pspawn" || { broken "cannot copy $SPAWN"; return; }
+	cp "$PROBE" "$pprobe" || { broken "cannot copy $PROBE"; return; }
+	if "$pspawn" --help 2>&1 | grep -q -- --max-children; then
+		pool=1
+	else
+		pool=
+		echo "   dynamic pool: not measured, $SPAWN --help has no --max-children"
+	fi
+	: >"$tmpdir/p6reasons"
+	app="probe --serve --delay 200, one request at a time"
+
+	# (a) The burst, the runs of the setups interleaved so that drift in
+	# the machine's speed hits all of them alike.
+	echo "   a. Burst: 64 requests at once, each served in 200 ms ($app);"
+	echo "      ms from the first connect to the last answer, median of $RUNS runs, a fresh"
+	echo "      spawn each run (the dynamic pool starts from 1 child)"
+	for r in $(seq "$RUNS"); do
+		pool_burst fixed 64 64 200 -F 64
+		pool_burst warm 1 1 0 -F 1
+		[ -n "$pool" ] || continue
+		pool_burst d20 1 64 200 -F 1 --max-children 64
+		for sd in 5 50 100; do
+			pool_burst "d$sd" 1 64 200 -F 1 --max-children 64 \
+			    --scale-delay "$sd"
+		done
+		pool_burst cold 0 1 0 -F 0 --max-children 64
+	done
+	bf=$(median "$tmpdir/p6ms-fixed")
+	f='      %-42s %8s %7s %9s %10s %7s\n'
+	printf "$f" setup "ms" /fixed children scale-ups failed
+	for k in fixed d5 d20 d50 d100; do
+		case $k in
+		fixed) label="-F 64 (fixed)" ;;
+		d20) label="-F 1 --max-children 64 (scale delay 20)" ;;
+		*) label="-F 1 --max-children 64 --scale-delay ${k#d}" ;;
+		esac
+		[ "$k" = fixed ] || [ -n "$pool" ] || continue
+		m=$(median "$tmpdir/p6ms-$k")
+		eval "ms_$k=\$m"
+		fl=$(awk '{ n += $1 } END { print n + 0 }' "$tmpdir/p6fail-$k" 2>/dev/null)
+		eval "fail_$k=\$fl"
+		ups=-
+		[ "$k" = fixed ] || ups=$(median "$tmpdir/p6ups-$k")
+		printf "$f" "$label" "$m" "$(ratio "$m" "$bf")" \
+		    "$(whole "$tmpdir/p6kids-$k")" "$ups" "$fl"
+	done
+	echo "      (children: when the last answer came; scale-ups: the pool's scale-up log"
+	echo "      lines per run; failed: requests failed or unanswered, all runs)"
+	# What the first request costs when the pool has no child yet: the
+	# start of one on demand, against a child already waiting.
+	mw=$(median "$tmpdir/p6ms-warm")
+	mc=-
+	[ -n "$pool" ] && mc=$(median "$tmpdir/p6ms-cold")
+	echo "      one request, the app answering at once: $mc ms from an empty pool (-F 0"
+	echo "      --max-children 64: a child started on demand), $mw ms from -F 1 (fixed)"
+	if [ -n "$pool" ]; then
+		target "pool burst 64 x 200 ms: dynamic/fixed = $(ratio "$ms_d20" "$bf") ($ms_d20 ms vs $bf ms)" \
+		    "$(ratio "$ms_d20" "$bf")" "<=" 1.5
+		info "pool burst by --scale-delay: 5 ms: $ms_d5, 20 ms: $ms_d20, 50 ms: $ms_d50, 100 ms: $ms_d100 (ms; fixed $bf)"
+		info "pool first request, no child yet: -F 0 $mc ms, fixed -F 1 $mw ms"
+		fl=$((fail_d5 + fail_d20 + fail_d50 + fail_d100))
+		target "pool burst: failed or unanswered = $fl (dynamic, all scale delays), $fail_fixed (fixed)" \
+		    "$((fl + fail_fixed))" "==" 0
+	else
+		echo "pool burst: dynamic NOT MEASURED (no --max-children); fixed -F 64 = $bf ms" >>"$summary"
+	fi
+
+	# (b) and (c): the setups idle side by side, each on its own socket.
+	echo "   b, c. Idle after start-up, side by side ($app):"
+	echo "      kB (total: spawn and its children added up, so shared pages count once"
+	echo "      a process); spawn's wake-ups: its context switches in 3 s of nothing"
+	: >"$tmpdir/p6idle"
+	if [ -n "$pool" ]; then
+		idle_up pool0 0 -F 0 --max-children 64
+		idle_up pool4 4 -F 4 --max-children 64
+	fi
+	for n in 1 4 64; do
+		idle_up "fixed$n" "$n" -F "$n"
+	done
+	# Past the last start-up's --min-uptime, then a reading, 3 s of
+	# nothing, another reading.
+	sleep 0.5
+	while read -r ik ip; do
+		echo "$ik $ip $(status_kb "$ip" VmRSS) $(status_kb "$ip" RssAnon)" \
+		    "$(tree_kb "$ip" VmRSS) $(tree_kb "$ip" RssAnon) $(ctxt "$ip")"
+	done <"$tmpdir/p6idle" >"$tmpdir/p6idle0"
+	sleep 3
+	while read -r ik ip rss anon trss tanon c0; do
+		if running "$ip"; then
+			echo "$ik $(nkids "$ip") $rss $anon $trss $tanon" \
+			    "$(($(ctxt "$ip") - c0))"
+		else
+			broken "spawn -r $(idle_label "$ik") exited while idle"
+		fi
+		bg_stop "$ip"
+	done <"$tmpdir/p6idle0" >"$tmpdir/p6idle1"
+	f='      %-26s %8s %9s %10s %9s %10s %8s\n'
+	printf "$f" setup children "spawn RSS" "spawn anon" "total RSS" \
+	    "total anon" wake-ups
+	while read -r ik kids rss anon trss tanon w; do
+		printf "$f" "$(idle_label "$ik")" "$kids" "$rss" "$anon" "$trss" \
+		    "$tanon" "$w"
+	done <"$tmpdir/p6idle1"
+	if [ -n "$pool" ]; then
+		target "pool idle -F 0 --max-children 64: children = $(iget pool0 2)" "$(iget pool0 2)" "==" 0
+		info "pool idle memory, total VmRSS: -F 0 pool $(iget pool0 5) kB (RssAnon $(iget pool0 6)), -F 1 $(iget fixed1 5) kB, -F 64 $(iget fixed64 5) kB; spawn's own VmRSS: -F 0 pool $(iget pool0 3) kB, -F 1 $(iget fixed1 3) kB"
+		target "pool idle wake-ups in 3 s: -F 0 --max-children 64 = $(iget pool0 7)" "$(iget pool0 7)" "==" 0
+		target "pool idle wake-ups in 3 s: -F 4 --max-children 64 (at its minimum) = $(iget pool4 7)" "$(iget pool4 7)" "==" 0
+	else
+		echo "pool idle: -F 0 --max-children 64 NOT MEASURED (no --max-children)" >>"$summary"
+	fi
+	target "pool idle wake-ups in 3 s: -F 4 fixed = $(iget fixed4 7)" "$(iget fixed4 7)" "==" 0
+
+	# (c) Under a steady load.
+	lruns=$([ "$RUNS" -lt 3 ] && echo "$RUNS" || echo 3)
+	echo "   c. Under load: 8 connections kept busy for 3 s, a new connection a request;"
+	echo "      spawn's wake-ups per second over the last 2 s, median of $lruns windows;"
+	echo "      1000/scale-delay = 50 wake-ups/s (the default scale delay, 20 ms)"
+	for r in $(seq "$lruns"); do
+		for ld in 200 0; do
+			[ -n "$pool" ] &&
+			    pool_load "dyn$ld" 1 "$ld" -F 1 --max-children 16
+			pool_load "fix$ld" 8 "$ld" -F 8
+		done
+		# How far past the 8 children that 8 connections need a
+		# pool grows when the cap is not what stops it.
+		[ -n "$pool" ] && pool_load big0 1 0 -F 1 --max-children 64
+	done
+	f='      %-26s %7s %9s %8s %7s %11s %9s\n'
+	printf "$f" setup "app ms" children "req/s" failed wake-ups/s "/(1000/20)"
+	for k in dyn200 fix200 dyn0 fix0 big0; do
+		case $k in
+		dyn*) [ -n "$pool" ] || continue; label="-F 1 --max-children 16" ;;
+		big*) [ -n "$pool" ] || continue; label="-F 1 --max-children 64" ;;
+		*) label="-F 8 (fixed)" ;;
+		esac
+		w=$(median "$tmpdir/p6wake-$k")
+		eval "lw_$k=\$w"
+		fl=$(awk '{ n += $1 } END { print n + 0 }' "$tmpdir/p6fail-$k" 2>/dev/null)
+		printf "$f" "$label" "${k#???}" "$(whole "$tmpdir/p6kids-$k")" \
+		    "$(median "$tmpdir/p6rps-$k")" "$fl" "$w" "$(ratio "$w" 50)"
+	done
+	if [ -n "$pool" ]; then
+		target "pool load, 200 ms app: spawn wake-ups/s / (1000/scale-delay) = $(ratio "$lw_dyn200" 50) ($lw_dyn200/s; fixed -F 8 $lw_fix200/s)" \
+		    "$(ratio "$lw_dyn200" 50)" "<=" 1
+		target "pool load, 0 ms app: spawn wake-ups/s / (1000/scale-delay) = $(ratio "$lw_dyn0" 50) ($lw_dyn0/s; fixed -F 8 $lw_fix0/s)" \
+		    "$(ratio "$lw_dyn0" 50)" "<=" 1
+		info "pool load, 0 ms app, --max-children 64: $(whole "$tmpdir/p6kids-big0") children for 8 connections, $lw_big0 wake-ups/s (ratio $(ratio "$lw_big0" 50))"
+	else
+		echo "pool load: wake-ups NOT MEASURED (no --max-children); fixed -F 8: $lw_fix200/s (200 ms app), $lw_fix0/s (0 ms)" >>"$summary"
+	fi
+	[ -s "$tmpdir/p6reasons" ] && echo "   first failures:" &&
+	    sort -u "$tmpdir/p6reasons" | head -n 6
+	echo
+}
+
+for part in ${BENCH_PARTS:-1 2 3 4 5 6}; do
 	part$part
 done
 
