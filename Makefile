@@ -17,7 +17,7 @@ SANFLAGS = $(SAN_$(SAN))
 ALL_CFLAGS = $(WARNINGS) $(WERROR_$(WERROR)) -D_GNU_SOURCE $(CPPFLAGS) $(CFLAGS)
 SRC = spawn.c fcgi.c cgi.c pool.c
 HDR = spawn.h fcgi.h pool.h
-TOOLS = tests/probe tests/fcgiclient tests/unit
+TOOLS = tests/probe tests/fcgiclient tests/unit tests/unit-pool
 TOOL_SRC = tests/tool.c spawn.c fcgi.c cgi.c pool.c
 
 all: spawn
@@ -28,6 +28,11 @@ spawn: $(SRC) $(HDR)
 tests/unit: tests/unit.c $(SRC) $(HDR)
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -DSPAWN_NO_MAIN -I. $(LDFLAGS) -o $@ \
 		tests/unit.c $(SRC)
+
+# pool.c against the running kernel: listeners, children in accept().
+tests/unit-pool: tests/unit-pool.c pool.c pool.h
+	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -I. $(LDFLAGS) -o $@ \
+		tests/unit-pool.c pool.c
 
 tests/probe: tests/probe.c $(TOOL_SRC) tests/tool.h $(HDR)
 	$(CC) $(ALL_CFLAGS) -DSPAWN_NO_MAIN -I. $(LDFLAGS) -o $@ \

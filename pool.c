@@ -149,12 +149,6 @@ now_ms(void)
 }
 
 /*
- * One datagram from the kernel: 1 and *cur, *max set when it answers
- * question seq about inode ino; -1 when it answers it with an error or
- * with a socket that is not that listener; 0 when it answers something
- * else (a late reply to an earlier question).
- */
-/*
  * The waiting connections' inodes, when asked for (UNIX_DIAG_ICONS): up
  * to icons_max of them into icons, their number into *icons_got.
  */
@@ -170,6 +164,12 @@ unix_icons(const unsigned char *p, size_t len)
 		memcpy(&icons[(*icons_got)++], p + i, 4);
 }
 
+/*
+ * One datagram from the kernel: 1 and *cur, *max set when it answers
+ * question seq about inode ino; -1 when it answers it with an error or
+ * with a socket that is not that listener; 0 when it answers something
+ * else (a late reply to an earlier question).
+ */
 static int
 unix_reply(const unsigned char *buf, size_t len, uint32_t seq, uint32_t ino,
     unsigned *cur, unsigned *max)
@@ -338,6 +338,14 @@ pool_listen_queue(int sock, unsigned *cur, unsigned *max)
 	default:
 		return -1;
 	}
+}
+
+void
+pool_release(void)
+{
+	if (nl_fd != -1)
+		close(nl_fd);
+	nl_fd = -1;
 }
 
 int
@@ -598,6 +606,11 @@ pool_switches(pid_t pid)
 }
 
 #else /* !__linux__ */
+
+void
+pool_release(void)
+{
+}
 
 int
 pool_listen_waiting(int sock, uint32_t *ino, int nino, unsigned *cur)

@@ -33,6 +33,9 @@ int pool_listen_queue(int sock, unsigned *cur, unsigned *max);
  */
 int pool_listen_waiting(int sock, uint32_t *ino, int nino, unsigned *cur);
 
+/* Closes the netlink socket kept between calls, if one was opened. */
+void pool_release(void);
+
 /*
  * 1 when process pid is blocked in accept() or accept4() on its
  * descriptor fd; 0 when it is doing anything else (running, or in another

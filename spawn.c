@@ -927,6 +927,7 @@ release(struct run *r)
 			close(*fds[i]);
 		*fds[i] = -1;
 	}
+	pool_release();
 }
 
 static void __attribute__((noreturn))

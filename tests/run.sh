@@ -90,7 +90,7 @@ selected() {
 # first (measured; a file missing here just starts later), so that the
 # run is not left waiting on one long file started last.
 names=
-for t in unit "$TOP"/tests/t-*.sh; do
+for t in unit unit-pool "$TOP"/tests/t-*.sh; do
 	n=$(basename "$t" .sh)
 	selected "$n" && names="$names $n"
 done
@@ -111,8 +111,8 @@ done
 # start NAME: runs the file in the background; its shell's pid goes to
 # W/NAME.pid, its exit status to W/NAME.rc once it has ended.
 start() {
-	if [ "$1" = unit ]; then
-		set -- "$1" "$TOP/tests/unit"
+	if [ "$1" = unit ] || [ "$1" = unit-pool ]; then
+		set -- "$1" "$TOP/tests/$1"
 	else
 		set -- "$1" sh "$TOP/tests/$1.sh"
 	fi
@@ -153,7 +153,10 @@ timed_out() {
 
 # show NAME: its output, then a "not ok" when its shell failed.
 show() {
-	echo "# $1$( [ "$1" = unit ] && echo " (tests/unit)" || echo .sh)"
+	case $1 in
+	unit|unit-pool) echo "# $1 (tests/$1)" ;;
+	*) echo "# $1.sh" ;;
+	esac
 	cat "$W/$1.out"
 	[ -e "$W/$1.timeout" ] && cat "$W/$1.timeout"
 	_rc=$(cat "$W/$1.rc")
