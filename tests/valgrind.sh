@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/valgrind.sh: spawn under valgrind's memcheck, for CI.
 #
-# Four cases, each spawn's own process under memcheck (--trace-children=no:
+# Five cases, each spawn's own process under memcheck (--trace-children=no:
 # the programs it execs run natively):
 #   default   spawn -F 2 -- probe: starts its children, exits
 #   wait      spawn -w -F 2 -- probe, stopped by SIGTERM
@@ -11,6 +11,10 @@
 #             GET requests, a 100 kB POST body, a 502 (a script with no
 #             header block), a client that hangs up in the middle of its
 #             body, FCGI_GET_VALUES; then SIGTERM
+#   pool      spawn -r -F 0 --max-children 4 --status-file: 8 slow
+#             requests at once grow it to 4, --idle-timeout 1 shrinks it
+#             back to 0 (sock_diag, /proc looks, status file rewrites),
+#             then SIGTERM
 # A case passes when spawn exits 0 having done what was asked, valgrind
 # reports 0 errors (with definite and indirect leaks counted as errors),
 # and no descriptor that spawn opened itself is still open at exit:
@@ -294,5 +298,40 @@ else
 fi
 vg_check bridge $vp
 report "--cgi -n: GET x300, POST, 502, a client hanging up, GET_VALUES, SIGTERM"
+rm -f "$S"
+
+# --- pool: a dynamic pool grows under a burst and shrinks when idle.
+ST=$T/pool.prom
+$VG --log-file="$T/vg/pool.%p" "$SPAWN" -r -F 0 --max-children 4 \
+    --idle-timeout 1 --status-file "$ST" -s "$S" -- "$PROBE" --serve \
+    --delay 500 >"$T/pool.out" 2>"$T/pool.err" </dev/null &
+vp=$!
+track $vp
+if wait_for 60 '[ -S "$S" ] && [ -f "$ST" ]'; then
+	cpids=
+	i=0
+	while [ $i -lt 8 ]; do
+		"$CLIENT" -q -n 1 -t 30000 "$S" >"$T/pool.c$i" 2>&1 &
+		cpids="$cpids $!"
+		i=$((i + 1))
+	done
+	wait_for 60 '[ "$(nkids $vp)" -eq 4 ]' ||
+	    fail_because "the pool did not grow to 4: $(nkids $vp)"
+	for c in $cpids; do
+		wait "$c" || fail_because "a request failed: $(cat "$T"/pool.c* | tr '\n' ' ')"
+	done
+	wait_for 60 '[ "$(nkids $vp)" -eq 0 ]' ||
+	    fail_because "the pool did not shrink to 0: $(nkids $vp)"
+	grep -q '^spawn_scale_downs_total 4$' "$ST" 2>/dev/null ||
+	    fail_because "status file: $(grep scale_downs "$ST" 2>/dev/null)"
+	vg_stop $vp 60
+	rc_is_0 "$T/pool.err"
+	[ ! -e "$ST" ] || fail_because "status file left behind"
+else
+	fail_because "the pool did not start: $(tail -n 3 "$T/pool.err")"
+	vg_stop $vp 60
+fi
+vg_check pool $vp
+report "-r -F 0 --max-children 4: grown by a burst, shrunk when idle, SIGTERM"
 
 finish
