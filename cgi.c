@@ -963,7 +963,8 @@ get_values(struct conn *c)
 		for (i = 0; i < 3; i++) {
 			if (strlen(known[i]) != nlen || memcmp(known[i], name, nlen))
 				continue;
-			v = i == 0 ? maxconns : i == 1 ? cfg->max : 0;
+			v = i == 0 ? (maxconns < cfg->max ? maxconns : cfg->max) :
+			    i == 1 ? cfg->max : 0;
 			snprintf(val, sizeof(val), "%d", v);
 			used += fcgi_encode_pair(out + used, sizeof(out) - used,
 			    known[i], nlen, val, strlen(val));
@@ -1275,13 +1276,18 @@ write_conn(struct conn *c)
 	}
 }
 
-/* The listener: accept while there is room, within the descriptor budget. */
+/*
+ * The listener: accept while there is room, within the descriptor budget.
+ * Room is --cgi-max connections, not only scripts: a connection taken
+ * while every script slot is in use would wait inside this worker, out of
+ * sight of the other workers and of the pool's listen queue.
+ */
 
 static int
 may_accept(void)
 {
 	return listening && !draining && nprocs < cfg->max &&
-	    nconns < maxconns && open_fds + 8 <= nofile &&
+	    nconns < cfg->max && nconns < maxconns && open_fds + 8 <= nofile &&
 	    mono_ms() >= accept_paused_until;
 }
 
