@@ -3551,6 +3551,26 @@ wait_events(struct run *r, struct sup *s, long long deadline, int watch)
 		s->sock_ready = 1;
 }
 
+/*
+ * A child sent the stop signal alone (a reload's replaced child, an idle
+ * one) gets SIGKILL once *at passes; until then *at is a deadline.
+ */
+static void
+kill_when_due(struct run *r, const char *what, pid_t pid, long long *at,
+    long long now, long long *next)
+{
+	if (*at <= 0)
+		return;
+	if (now < *at) {
+		*next = earliest(*next, *at);
+		return;
+	}
+	say("%s: child %ld still running after %d s, sending SIGKILL", what,
+	    (long)pid, r->o->stop_timeout);
+	kill(pid, SIGKILL);
+	*at = 0;
+}
+
 static int
 supervise(struct run *r, struct sup *s)
 {
@@ -3599,29 +3619,12 @@ supervise(struct run *r, struct sup *s)
 					next = earliest(next,
 					    sl->pending_started + r->o->min_uptime);
 			}
-			if (sl->old > 0 && sl->old_kill_at > 0) {
-				if (now >= sl->old_kill_at) {
-					say("reload: child %ld still running after %d s, "
-					    "sending SIGKILL", (long)sl->old,
-					    r->o->stop_timeout);
-					kill(sl->old, SIGKILL);
-					sl->old_kill_at = 0;
-				} else {
-					next = earliest(next, sl->old_kill_at);
-				}
-			}
-			if (sl->state == SLOT_STOPPING && sl->pid > 0 &&
-			    sl->kill_at > 0) {
-				if (now >= sl->kill_at) {
-					say("pool: child %ld still running after %d s, "
-					    "sending SIGKILL", (long)sl->pid,
-					    r->o->stop_timeout);
-					kill(sl->pid, SIGKILL);
-					sl->kill_at = 0;
-				} else {
-					next = earliest(next, sl->kill_at);
-				}
-			}
+			if (sl->old > 0)
+				kill_when_due(r, "reload", sl->old, &sl->old_kill_at,
+				    now, &next);
+			if (sl->state == SLOT_STOPPING && sl->pid > 0)
+				kill_when_due(r, "pool", sl->pid, &sl->kill_at, now,
+				    &next);
 		}
 		watch = 0;
 		if (r->o->dynamic && !s->stopping && !s->gave_up) {

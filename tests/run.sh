@@ -99,7 +99,7 @@ if [ -z "$names" ]; then
 	echo "0 passed, 0 failed, 0 skipped"
 	exit 1
 fi
-LONGEST="t-cgi t-hostile-stuck t-hostile-stuck-r t-integration t-supervise t-supervise-reload t-hostile t-cgi-launch t-cgi-limits"
+LONGEST="t-pool t-cgi t-hostile-stuck t-hostile-stuck-r t-integration t-supervise t-supervise-reload t-hostile t-cgi-launch t-cgi-limits"
 queue=
 for n in $LONGEST; do
 	case " $names " in *" $n "*) queue="$queue $n" ;; esac

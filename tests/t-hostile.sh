@@ -172,7 +172,7 @@ if have strace; then
 	strace -qq -o "$T/trace" -e trace=write,writev -e signal=none "$SPAWN" -s "$S" -F 3 -- "$PROBE" --exit 1 >/dev/null 2>"$T/.err" </dev/null
 	expect_eq "a failed start: each of its $(grep -c . "$T/.err") stderr lines is one write(2)" "$(grep -c . "$T/.err")" "$(grep -c '^writev\{0,1\}(2,' "$T/trace")"
 	rm -f "$S"
-	if have musl-gcc && musl-gcc -std=c99 -D_GNU_SOURCE -O2 -o "$T/spawn-musl" "$TOP/spawn.c" "$TOP/fcgi.c" "$TOP/cgi.c" 2>/dev/null; then
+	if have musl-gcc && musl-gcc -std=c99 -D_GNU_SOURCE -O2 -o "$T/spawn-musl" "$TOP/spawn.c" "$TOP/fcgi.c" "$TOP/cgi.c" "$TOP/pool.c" 2>/dev/null; then
 		strace -qq -o "$T/trace" -e trace=write,writev -e signal=none "$T/spawn-musl" -s "$S" -F 3 -- "$PROBE" --exit 1 >/dev/null 2>"$T/.err" </dev/null
 		expect_eq "musl build, a failed start: each of its $(grep -c . "$T/.err") stderr lines is one write(2)" "$(grep -c . "$T/.err")" "$(grep -c '^writev\{0,1\}(2,' "$T/trace")"
 		rm -f "$S"

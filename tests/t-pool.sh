@@ -91,7 +91,8 @@ burst() {
 # burst_end NAME PATTERN: waits (bounded: 45 s) for the clients of the
 # last burst; GOOD is how many exited 0 with an answer that has a line
 # matching PATTERN (grep -E, @N@ standing for the request's number),
-# FAILED the others (the first three are shown).
+# FAILED the others (the first three are shown); BURST_END is when the
+# last client was seen done (ms).
 burst_end() {
 	wait_until 45 all_dead $BURST || kill -KILL $BURST 2>/dev/null
 	BURST_END=$(now_ms)
@@ -686,15 +687,21 @@ seq=$(running_seq "$NF")
 diag "notify: running, STATUS after STATUS:" "$seq"
 expect_match "notify: STATUS= lines follow the growth to 4" '(^| )1 (2 )?(3 )?4( |$)' "$seq"
 expect_match "notify: a STATUS= for each child stopped (4 3 2 1)" '(^| )4 3 2 1$' "$seq"
+snap "$F"
 expect_eq "notify: the last STATUS= is the status file's figures" "$(expected_status)" "$(last_status "$NF" | plural)"
 nk "$SP"
 expect_eq "notify: ... and its running count is /proc's" "$NK" "$(last_status "$NF" | sed -n 's/^\([0-9][0-9]*\) .*/\1/p')"
 expect_eq "notify: the first READY=1 came with a STATUS=" 1 \
     "$(grep -m 1 -E '(^|	)READY=1(	|$)' "$NF" | tr '\t' '\n' | grep -c '^STATUS=.')"
 
-# A restart: the child of the minimum is killed and replaced.
+# A restart: the child of the minimum is killed and replaced. Right after
+# the kill the file may still show the killed child as running while the
+# new one is already forked: the restart must be in the file too.
 kill -KILL "$first"
-replaced() { settled "$F" "$SP" 1 && [ "$(kidpids "$SP")" != "$first" ]; }
+replaced() {
+	settled "$F" "$SP" 1 && [ "$(m spawn_restarts_total)" = 1 ] &&
+	    [ "$(kidpids "$SP")" != "$first" ]
+}
 wait_until 10 replaced
 check "status: the killed child is replaced" replaced
 replaced ||
@@ -702,7 +709,7 @@ replaced ||
 snap "$F"
 expect_eq "status file: a restart: restarts_total 1" 1 "$(m spawn_restarts_total)"
 expect_eq "status file: the restart is no scale-up or -down" "$ups $downs" "$(m spawn_scale_ups_total) $(m spawn_scale_downs_total)"
-wait_for 5 '[ "$(last_status "$NF" | plural)" = "$(expected_status)" ]'
+wait_for 5 'snap "$F"; [ "$(last_status "$NF" | plural)" = "$(expected_status)" ]'
 expect_eq "notify: the restart is in the last STATUS=" "$(expected_status)" "$(last_status "$NF" | plural)"
 
 kill -TERM "$SP"
@@ -786,6 +793,7 @@ if "$SPAWN" --help 2>/dev/null | grep -q -- --cgi; then
 	grow "--cgi 1..4" cgi 4 16 '^cgi done n=@N@ child=[0-9]+ t=[0-9]+$' "$S"
 	: >"$T/cgi.conns.stop"
 	wait_until 5 dead "$CONNS"
+	wait "$CONNS" 2>/dev/null
 	# A worker takes a connection only when it may run a script for it:
 	# --cgi-max 2, and one more whose script has ended while its answer
 	# is still being sent.

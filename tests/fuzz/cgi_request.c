@@ -258,7 +258,7 @@ check_pairs(const unsigned char *p, size_t n)
 		k = fcgi_decode_pair(p + off, n - off, &name, &nlen, &value, &vlen);
 		CHECK(k > 0, "GET_VALUES_RESULT pairs decode");
 		if (nlen == 14 && memcmp(name, "FCGI_MAX_CONNS", 14) == 0)
-			v = maxconns;
+			v = maxconns < cfg->max ? maxconns : cfg->max;
 		else if (nlen == 13 && memcmp(name, "FCGI_MAX_REQS", 13) == 0)
 			v = cfg->max;
 		else if (nlen == 15 && memcmp(name, "FCGI_MPXS_CONNS", 15) == 0)
