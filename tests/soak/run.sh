@@ -18,8 +18,16 @@
 # descriptors are read after a tenth of them and after each further
 # quarter, and must stay flat; no request may fail.
 #
-# SOAK_SHORT=1: the short run for CI. SOAK_PARTS: "launcher bridge" or
-# either one. SOAK_KEEP=1 keeps the logs. Prints "ok - ..." / "not ok - ..."
+# Part 3, the dynamic pool: spawn -r -F 1 --max-children 16
+# --idle-timeout 1 --status-file over a one-request-at-a-time app (probe
+# --serve --delay 100), grown by a burst of 32 requests and left to shrink
+# back to 1, SOAK_POOL_CYCLES times. spawn's VmRSS, RssAnon and
+# descriptors after the first cycle and at the end must not grow; no
+# request may fail; every cycle must end at 1 child; the status file must
+# count as many scale-downs as scale-ups.
+#
+# SOAK_SHORT=1: the short run for CI. SOAK_PARTS: "launcher bridge pool"
+# or any of them. SOAK_KEEP=1 keeps the logs. Prints "ok - ..." / "not ok - ..."
 # per criterion, then a summary table; exits 1 when a criterion failed.
 # Everything it starts is ended by pid.
 
@@ -27,10 +35,11 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$TOP/tests/soak
 
 if [ "${SOAK_SHORT:-0}" = 1 ]; then
-	def_respawns=1000 def_reloads=10 def_bridge=20000
+	def_respawns=1000 def_reloads=10 def_bridge=20000 def_cycles=10
 else
-	def_respawns=10000 def_reloads=100 def_bridge=1000000
+	def_respawns=10000 def_reloads=100 def_bridge=1000000 def_cycles=200
 fi
+POOL_CYCLES=${SOAK_POOL_CYCLES:-$def_cycles}
 RESPAWNS=${SOAK_RESPAWNS:-$def_respawns}
 RELOADS=${SOAK_RELOADS:-$def_reloads}
 BRIDGE_REQUESTS=${SOAK_BRIDGE_REQUESTS:-$def_bridge}
@@ -39,7 +48,7 @@ LIFE_MS=${SOAK_LIFE_MS:-120}
 MIN_UPTIME=${SOAK_MIN_UPTIME:-20}
 CLIENTS=${SOAK_CLIENTS:-2}
 CONNS=${SOAK_CONNS:-8}
-PARTS=${SOAK_PARTS:-launcher bridge}
+PARTS=${SOAK_PARTS:-launcher bridge pool}
 # Growth allowed between the warm-up and the end, in kB. 64 kB over the
 # 9,000 respawns after the launcher's warm-up is under 8 bytes a respawn;
 # 256 kB over the 900,000 requests after the bridge's warm-up is under a
@@ -51,7 +60,8 @@ BRIDGE_RSS_TOL=${SOAK_BRIDGE_RSS_TOL:-256}
 LAUNCHER_MAX_S=${SOAK_LAUNCHER_MAX_S:-1800}
 BRIDGE_MIN_RPS=${SOAK_BRIDGE_MIN_RPS:-50}
 
-for v in RESPAWNS RELOADS BRIDGE_REQUESTS SLOTS LIFE_MS MIN_UPTIME CLIENTS \
+for v in POOL_CYCLES RESPAWNS RELOADS BRIDGE_REQUESTS SLOTS LIFE_MS \
+    MIN_UPTIME CLIENTS \
     CONNS LAUNCHER_RSS_TOL BRIDGE_RSS_TOL LAUNCHER_MAX_S BRIDGE_MIN_RPS; do
 	eval "val=\$$v"
 	case $val in
@@ -194,7 +204,7 @@ sum_field() {
 # The binaries are copied, so that a rebuild of the tree during the run
 # does not change what runs; the helpers are built from tests/soak.
 CC=${CC:-cc}
-cp "$TOP/spawn" "$TOP/tests/fcgiclient" "$D/" || exit 2
+cp "$TOP/spawn" "$TOP/tests/fcgiclient" "$TOP/tests/probe" "$D/" || exit 2
 SPAWN=$D/spawn
 CLIENT=$D/fcgiclient
 for h in soakapp notifyrecv hello; do
@@ -604,9 +614,105 @@ EOF
 }
 
 # ---------------------------------------------------------------------
+# Part 3: the dynamic pool.
+
+PSOCK=$D/pool.sock
+PLOG=$D/pool.log
+PSTATUS=$D/pool.prom
+
+# pburst: 32 requests at once; adds to p_ok and p_failed.
+pburst() {
+	if [ -n "$BENCHTOOL" ] && grep -q '"burst"' "$TOP/tests/bench/benchtool.c"; then
+		_out=$("$BENCHTOOL" burst "$PSOCK" 32 30000 2>&1)
+		_r=$(echo "$_out" | tr ' ' '\n' | sed -n 's/^requests=//p')
+		_f=$(echo "$_out" | tr ' ' '\n' | sed -n 's/^failed=//p')
+		_u=$(echo "$_out" | tr ' ' '\n' | sed -n 's/^unanswered=//p')
+		p_ok=$((p_ok + ${_r:-0} - ${_f:-0} - ${_u:-0}))
+		p_failed=$((p_failed + ${_f:-0} + ${_u:-0} + 32 - ${_r:-0}))
+	else
+		_j=0
+		while [ $_j -lt 32 ]; do
+			"$CLIENT" -q -n 1 -t 30000 "$PSOCK" >"$D/pb.$_j" 2>&1 &
+			_j=$((_j + 1))
+		done
+		wait
+		p_ok=$((p_ok + $(cat "$D"/pb.* | grep -c 'failed=0')))
+		p_failed=$((p_failed + $(cat "$D"/pb.* | grep -vc 'failed=0')))
+	fi
+}
+psample() {
+	eval "${1}_rss=\$(status_kb $pp VmRSS)"
+	eval "${1}_anon=\$(status_kb $pp RssAnon)"
+	eval "${1}_fds=\$(nfds $pp)"
+}
+pmetric() { sed -n "s/^$1 //p" "$PSTATUS" 2>/dev/null; }
+
+pool_part() {
+	echo "# pool: spawn -r -F 1 --max-children 16, $POOL_CYCLES grow-and-shrink cycles"
+	"$SPAWN" -r -F 1 --max-children 16 --idle-timeout 1 \
+	    --status-file "$PSTATUS" -s "$PSOCK" -- "$D/probe" --serve \
+	    --delay 100 >"$D/pool.out" 2>"$PLOG" </dev/null &
+	pp=$!
+	track $pp
+	t_pool=$(now_cs)
+	if ! wait_for 20 '[ -S "$PSOCK" ] && [ "$(count "$(kids $pp)")" -eq 1 ]'; then
+		not_ok "pool: spawn -r -F 1 --max-children 16 started"
+		sed 's/^/# /' "$PLOG" | head -n 20
+		return
+	fi
+	p_ok=0 p_failed=0 p_cycles=0 p_stuck=0 p_most=0
+	while [ $p_cycles -lt "$POOL_CYCLES" ] && [ $p_failed -eq 0 ]; do
+		pburst
+		_n=$(count "$(kids $pp)")
+		[ "$_n" -gt "$p_most" ] && p_most=$_n
+		if ! wait_for 60 '[ "$(count "$(kids $pp)")" -eq 1 ] && [ "$(pmetric spawn_scale_ups_total)" = "$(pmetric spawn_scale_downs_total)" ]'; then
+			p_stuck=$((p_stuck + 1))
+			break
+		fi
+		p_cycles=$((p_cycles + 1))
+		[ $p_cycles -eq 1 ] && psample pwarm
+	done
+	psample pend
+	ups=$(pmetric spawn_scale_ups_total)
+	downs=$(pmetric spawn_scale_downs_total)
+	kill -TERM $pp
+	p_rc=
+	if wait_for 20 'dead $pp'; then
+		wait $pp
+		p_rc=$?
+	fi
+	t_pool_end=$(now_cs)
+
+	check "pool: $p_cycles cycles of $POOL_CYCLES, each back to 1 child" \
+	    test "$p_cycles" -eq "$POOL_CYCLES" -a "$p_stuck" -eq 0
+	check "pool: $p_ok requests answered (= $((32 * POOL_CYCLES))), $p_failed failed" \
+	    test "$p_ok" -eq $((32 * POOL_CYCLES)) -a "$p_failed" -eq 0
+	check "pool: it grew ($p_most children seen after a burst, at most 16)" \
+	    test "$p_most" -gt 1 -a "$p_most" -le 16
+	check "pool: the status file counts as many scale-downs as scale-ups ($downs, $ups)" \
+	    test -n "$ups" -a "$ups" = "$downs" -a "${ups:-0}" -ge "$p_cycles"
+	grew "pool: spawn VmRSS kB" "${pwarm_rss:-}" "${pend_rss:-}" "$LAUNCHER_RSS_TOL"
+	grew "pool: spawn RssAnon kB" "${pwarm_anon:-}" "${pend_anon:-}" "$LAUNCHER_RSS_TOL"
+	grew "pool: spawn open descriptors" "${pwarm_fds:-}" "${pend_fds:-}" 0
+	check "pool: SIGTERM: spawn exited 0 (${p_rc:-still running})" \
+	    test "${p_rc:-x}" = 0
+	check "pool: the status file is removed at exit" test ! -e "$PSTATUS"
+	cat >>"$D/summary" <<EOF
+  pool      spawn -r -F 1 --max-children 16 --idle-timeout 1, bursts of 32
+    cycles             $p_cycles of $POOL_CYCLES (scale-ups $ups, scale-downs $downs)
+    requests           $p_ok of $((32 * POOL_CYCLES)), failed $p_failed
+    spawn VmRSS kB     warm-up ${pwarm_rss:-?}  end ${pend_rss:-?}  (limit +$LAUNCHER_RSS_TOL)
+    spawn RssAnon kB   warm-up ${pwarm_anon:-?}  end ${pend_anon:-?}  (limit +$LAUNCHER_RSS_TOL)
+    spawn fds          warm-up ${pwarm_fds:-?}  end ${pend_fds:-?}  (limit +0)
+    duration           $(secs $((t_pool_end - t_pool))) s
+EOF
+}
+
+# ---------------------------------------------------------------------
 t_start=$(now_cs)
 case " $PARTS " in *" launcher "*) launcher_part ;; esac
 case " $PARTS " in *" bridge "*) bridge_part ;; esac
+case " $PARTS " in *" pool "*) pool_part ;; esac
 echo
 echo "soak summary (pid:value for each worker)"
 cat "$D/summary"
