@@ -204,6 +204,7 @@ struct conn {
 	long long last;       /* last progress in either direction */
 	long long since;      /* accepted, or its last request ended */
 	int closing;          /* close once the output is flushed */
+	int kept;             /* kept open after a request (KEEP_CONN) */
 
 	unsigned char ibuf[IBUF];
 	size_t ioff, ilen;
@@ -494,6 +495,7 @@ request_end(struct conn *c, unsigned long app, int proto)
 	out_end_request(c, c->id, app, proto);
 	if (!c->keep)
 		c->closing = 1;
+	c->kept = c->keep;
 	request_reset(c);
 }
 
@@ -1278,16 +1280,30 @@ write_conn(struct conn *c)
 
 /*
  * The listener: accept while there is room, within the descriptor budget.
- * Room is --cgi-max connections, not only scripts: a connection taken
- * while every script slot is in use would wait inside this worker, out of
- * sight of the other workers and of the pool's listen queue.
+ * Room is --cgi-max connections with a request or about to send one, not
+ * only scripts: a connection taken while every script slot is in use would
+ * wait inside this worker, out of sight of the other workers and of the
+ * pool's listen queue. A connection kept open between requests, idle,
+ * takes no room.
  */
+
+static int
+busy_conns(void)
+{
+	struct conn *c;
+	int n = 0;
+
+	for (c = conns; c != NULL; c = c->next)
+		n += c->fd >= 0 && !(c->kept && c->st == R_NONE);
+	return n;
+}
 
 static int
 may_accept(void)
 {
 	return listening && !draining && nprocs < cfg->max &&
-	    nconns < cfg->max && nconns < maxconns && open_fds + 8 <= nofile &&
+	    nconns < maxconns && busy_conns() < cfg->max &&
+	    open_fds + 8 <= nofile &&
 	    mono_ms() >= accept_paused_until;
 }
 

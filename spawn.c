@@ -664,6 +664,11 @@ spawn_check_conflicts(const struct spawn_opts *o)
 		return "--scale-delay and --idle-timeout need --max-children";
 	if (o->status_file != NULL && !o->wait && !o->respawn)
 		return "--status-file needs -w or -r";
+	if (o->status_file != NULL && ((o->socket_path != NULL &&
+	    strcmp(o->status_file, o->socket_path) == 0) ||
+	    (o->pid_file != NULL && strcmp(o->status_file, o->pid_file) == 0) ||
+	    (o->output != NULL && strcmp(o->status_file, o->output) == 0)))
+		return "--status-file names the same file as -s, -P or --output";
 	if (o->children == 0 && o->check)
 		return "--check needs -F 1 or more: with -F 0 nothing answers until "
 		    "the first connection";
@@ -812,8 +817,11 @@ struct slot {
 	long long kill_at;    /* SLOT_STOPPING: SIGKILL then */
 	long long seen_at;    /* dynamic pool: when activity was last sampled */
 	long long mark;       /* and what it was (switches, or requests) */
-	unsigned gen;         /* children forked into the slot so far */
-	int act, pending_act; /* --cgi: which activity cell each child has */
+	/*
+	 * --cgi pool: which of the slot's two activity cells each child has.
+	 * A new child gets the one no live child of the slot uses.
+	 */
+	int act, pending_act, old_act, next_act;
 };
 
 struct run {
@@ -2035,7 +2043,7 @@ child_main(struct run *r, int slot, int errfd)
 	else if (prepare_child(r, &ce) == 0) {
 		if (r->activity != NULL)
 			r->cgi.activity = &r->activity[(size_t)slot * 4 +
-			    (r->slots[slot].gen & 1) * 2];
+			    (size_t)r->slots[slot].next_act * 2];
 		cgi_child(r, errfd);
 	}
 	ce.slot = slot;
@@ -2276,10 +2284,11 @@ fork_batch(struct run *r, const int *which, int n, pid_t *out, int *stop)
 			r->slots[which[i]].started = mono_ms();
 		/* The child's activity cell starts empty (--cgi pool). */
 		sl = &r->slots[which[i]];
-		sl->gen++;
+		sl->next_act = sl->pid > 0 ? !sl->act : sl->pending > 0 ?
+		    !sl->pending_act : sl->old > 0 ? !sl->old_act : 0;
 		if (r->activity != NULL)
 			memset((void *)&r->activity[(size_t)which[i] * 4 +
-			    (sl->gen & 1) * 2], 0, 2 * sizeof(unsigned));
+			    (size_t)sl->next_act * 2], 0, 2 * sizeof(unsigned));
 		pid = fork();
 		if (pid == 0) {
 			close(p[0]);
@@ -2699,6 +2708,7 @@ struct sup {
 
 	/* The dynamic pool. */
 	int sock_ready;           /* the socket was readable */
+	int sock_broken;          /* it polls as hung up: never watched again */
 	long long scale_at;       /* look at the listen queue then, 0: none */
 	long long scale_hold;     /* no scale-up before, after failures */
 	int scale_fails;          /* failed scale-up starts in a row */
@@ -2830,6 +2840,7 @@ begin_stop(struct run *r, struct sup *s)
 	s->stopping = 1;
 	s->reload_slot = -1;
 	s->ready = 0;
+	s->sock_ready = 0;
 	notify(r, "STOPPING=1\nSTATUS=stopping\n");
 	signal_all(r, r->o->stop_signal);
 	/* A stopped child would never see the stop signal. */
@@ -2939,14 +2950,14 @@ restart_slot(struct run *r, struct sup *s, int i)
 		break;
 	case 0:
 		s->restarts++;
-		sl->act = (int)(sl->gen & 1);
+		sl->act = sl->next_act;
 		slot_to(r, s, i, r->o->min_uptime > 0 ? SLOT_STARTING :
 		    SLOT_RUNNING);
 		say("child %ld (slot %d) started", (long)sl->pid, i + 1);
 		break;
 	default:
 		/* A stop came first: the stop ends it. */
-		sl->act = (int)(sl->gen & 1);
+		sl->act = sl->next_act;
 		slot_to(r, s, i, SLOT_STARTING);
 		break;
 	}
@@ -2967,7 +2978,7 @@ reload_next(struct run *r, struct sup *s)
 			continue;
 		sl->pending_started = mono_ms();
 		if (start_one(r, s->reload_slot, &sl->pending) >= 0) {
-			sl->pending_act = (int)(sl->gen & 1);
+			sl->pending_act = sl->next_act;
 			return;
 		}
 		sl->pending = 0;
@@ -3010,6 +3021,7 @@ promote(struct run *r, struct sup *s, int i)
 	struct slot *sl = &r->slots[i];
 
 	sl->old = sl->pid;
+	sl->old_act = sl->act;
 	sl->pid = sl->pending;
 	sl->started = sl->pending_started;
 	sl->act = sl->pending_act;
@@ -3231,7 +3243,7 @@ scale_up(struct run *r, struct sup *s, unsigned waiting, int k)
 
 	for (i = 0; i < r->nslots && n < k; i++)
 		if (r->slots[i].state == SLOT_EMPTY && r->slots[i].pid == 0 &&
-		    r->slots[i].pending == 0)
+		    r->slots[i].pending == 0 && r->slots[i].old == 0)
 			which[n++] = i;
 	if (n == 0)
 		return;
@@ -3245,7 +3257,7 @@ scale_up(struct run *r, struct sup *s, unsigned waiting, int k)
 		}
 		r->slots[which[i]].pid = pids[i];
 		r->slots[which[i]].started = t;
-		r->slots[which[i]].act = (int)(r->slots[which[i]].gen & 1);
+		r->slots[which[i]].act = r->slots[which[i]].next_act;
 		s->scale_ups++;
 		slot_to(r, s, which[i], r->o->min_uptime > 0 ? SLOT_STARTING :
 		    SLOT_RUNNING);
@@ -3460,14 +3472,24 @@ static void
 status_write(struct run *r, const char *buf, size_t len)
 {
 	static int warned;
+	static unsigned serial;
 	char tmp[NAME_MAX + 1];
 	struct stat st;
-	int fd, e = 0;
+	int fd = -1, e = 0, i;
 
-	snprintf(tmp, sizeof(tmp), ".%.200s.%ld.tmp", r->status_base,
-	    (long)getpid());
-	fd = openat(r->status_dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_NOFOLLOW | O_CLOEXEC, 0644);
+	/*
+	 * A new name each time, made with O_EXCL: whatever someone else put
+	 * at a name (a FIFO, a file of theirs, a link) is never opened, only
+	 * skipped.
+	 */
+	for (i = 0; i < 16 && fd < 0; i++) {
+		snprintf(tmp, sizeof(tmp), ".%.200s.%ld.%u.tmp", r->status_base,
+		    (long)getpid(), serial++);
+		fd = openat(r->status_dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0 || write_all(fd, buf, len) < 0 || fstat(fd, &st) < 0)
 		e = errno;
 	if (fd >= 0)
@@ -3547,8 +3569,21 @@ wait_events(struct run *r, struct sup *s, long long deadline, int watch)
 	for (sig = 1; sig < NSIG; sig++)
 		if (sigismember(&r->handled, sig) == 1)
 			sigdelset(&mask, sig);
-	if (ppoll(&pfd, 1, tsp, &mask) > 0 && (pfd.revents & POLLIN))
+	if (ppoll(&pfd, 1, tsp, &mask) <= 0)
+		return;
+	if (pfd.revents & POLLIN)
 		s->sock_ready = 1;
+	/*
+	 * A listener that was shut down (a child may do that to its copy)
+	 * polls as hung up for good: watching it would spin.
+	 */
+	if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+		say("pool: the listening socket reports %s; the pool no longer "
+		    "grows", pfd.revents & POLLNVAL ? "an invalid descriptor" :
+		    pfd.revents & POLLERR ? "an error" : "a hang-up");
+		s->sock_broken = 1;
+		s->sock_ready = 0;
+	}
 }
 
 /*
@@ -3628,12 +3663,13 @@ supervise(struct run *r, struct sup *s)
 		}
 		watch = 0;
 		if (r->o->dynamic && !s->stopping && !s->gave_up) {
-			watch = pool_grow(r, s, now, &next);
+			watch = pool_grow(r, s, now, &next) && !s->sock_broken;
 			pool_shrink(r, s, now, &next);
 		}
 		status_update(r, s);
 		/* Work done above may have changed what is due: look again. */
-		if ((next > 0 && next <= mono_ms()) || s->sock_ready)
+		if ((next > 0 && next <= mono_ms()) ||
+		    (s->sock_ready && !s->stopping))
 			continue;
 
 		wait_events(r, s, next, watch);
@@ -3786,7 +3822,7 @@ start(struct run *r)
 	progress(r, pids, n);
 	free(pids);
 	for (i = 0; i < n; i++) {
-		r->slots[i].act = (int)(r->slots[i].gen & 1);
+		r->slots[i].act = r->slots[i].next_act;
 		slot_to(r, &s, i, SLOT_RUNNING);
 	}
 	status_text(r, &s, s.said, sizeof(s.said));

@@ -34,7 +34,8 @@
  *                                     requests=N failed=N ms=N rps=N
  *                                     out_bytes=N body=FIRST-LINE (of the
  *                                     last good response's body)
- *   benchtool burst SOCK N MS         send N such requests at once, each on
+ *   benchtool burst SOCK N MS [SCRIPT]
+ *                                     send N such requests at once, each on
  *                                     its own connection, and print
  *                                     requests=N failed=N unanswered=N
  *                                     ms=N (from the first connect to the
@@ -1019,10 +1020,10 @@ main(int argc, char **argv)
 		    argc > 6 ? strtoll(argv[6], NULL, 10) : 0,
 		    argc > 7 ? strtoll(argv[7], NULL, 10) : 0,
 		    argc > 8 ? argv[8] : "", 0);
-	if (strcmp(argv[1], "burst") == 0 && argc == 5) {
+	if (strcmp(argv[1], "burst") == 0 && (argc == 5 || argc == 6)) {
 		n = (int)strtol(argv[3], NULL, 10);
 		return cmd_cgiload(argv[2], n, strtoll(argv[4], NULL, 10),
-		    "/bench", 0, n, "", 1);
+		    argc == 6 ? argv[5] : "/bench", 0, n, "", 1);
 	}
 	if (strcmp(argv[1], "accepting") == 0 && argc == 5)
 		return cmd_accepting(strtol(argv[2], NULL, 10),
