@@ -1082,7 +1082,111 @@ part6() {
 	fi
 	[ -s "$tmpdir/p6reasons" ] && echo "   first failures:" &&
 	    sort -u "$tmpdir/p6reasons" | head -n 6
+	part6_fpm
 	echo
+}
+
+# part6_fpm: php-fpm's process manager (pm = ondemand, the pool it grows
+# on demand) against spawn's dynamic pool over php-cgi, both as www-data,
+# both from no child at all: the same burst of 64 requests to a PHP script
+# that sleeps 200 ms, fresh servers each run; then each one's idle memory
+# and wake-ups in 3 s after start-up.
+part6_fpm() {
+	fpm=
+	for f in php-fpm php-fpm8.4 php-fpm8.3 php-fpm8.2 php-fpm8.1; do
+		have "$f" && fpm=$(command -v "$f") && break
+		[ -x "/usr/sbin/$f" ] && fpm=/usr/sbin/$f && break
+	done
+	echo "   d. php-fpm (pm = ondemand, pm.max_children 64) against spawn -r -F 0"
+	echo "      --max-children 64 -- php-cgi, both as www-data, from no child: a burst"
+	echo "      of 64 requests to a script that sleeps 200 ms, median of 3 fresh runs"
+	if [ -z "$fpm" ] || ! have php-cgi || [ "$(id -u)" != 0 ] ||
+	    ! id www-data >/dev/null 2>&1; then
+		echo "      skipped: needs root, a www-data user, php-cgi and php-fpm"
+		info "pool against php-fpm: skipped (needs root, www-data, php-cgi, php-fpm)"
+		return
+	fi
+	chmod 711 "$tmpdir"
+	mkdir -p "$tmpdir/fpm"
+	chmod 755 "$tmpdir/fpm"
+	printf '<?php usleep(200000); echo "ok\\n";\n' >"$tmpdir/fpm/s.php"
+	chmod 644 "$tmpdir/fpm/s.php"
+	fsock=$tmpdir/fpm/fpm.sock
+	cat >"$tmpdir/fpm/fpm.conf" <<EOF
+[global]
+error_log = $tmpdir/fpm/error.log
+pid = $tmpdir/fpm/fpm.pid
+daemonize = no
+[www]
+user = www-data
+group = www-data
+listen = $fsock
+listen.backlog = 1024
+pm = ondemand
+pm.max_children = 64
+pm.process_idle_timeout = 10s
+EOF
+	for run in 1 2 3; do
+		for who in fpm spawn; do
+			rm -f "$fsock"
+			if [ $who = fpm ]; then
+				bg_start "p6f-$who-$run" "$fpm" -F -y "$tmpdir/fpm/fpm.conf"
+			else
+				bg_start "p6f-$who-$run" "$pspawn" -r -F 0 \
+				    --max-children 64 -u www-data -s "$fsock" \
+				    -- php-cgi
+			fi
+			fp=$pid
+			i=0
+			while [ ! -S "$fsock" ] && [ $i -lt 100 ]; do
+				sleep 0.05
+				i=$((i + 1))
+			done
+			sleep 0.5
+			if ! running "$fp" || [ ! -S "$fsock" ]; then
+				broken "$who did not start: $(tail -n 3 "$tmpdir/log-p6f-$who-$run" | tr '\n' ' ')"
+				bg_stop "$fp"
+				continue
+			fi
+			if [ $run = 1 ]; then
+				c0=$(ctxt "$fp")
+				sleep 3
+				echo "$(($(ctxt "$fp") - c0))" >"$tmpdir/p6f-wake-$who"
+				echo "$(nkids "$fp") $(tree_kb "$fp" VmRSS) $(tree_kb "$fp" RssAnon)" \
+				    >"$tmpdir/p6f-idle-$who"
+			fi
+			"$bt" burst "$fsock" 64 30000 "$tmpdir/fpm/s.php" \
+			    >"$tmpdir/p6out" 2>"$tmpdir/p6err"
+			set -- $(sed -n 's/^requests=[0-9]* failed=\([0-9]*\) unanswered=\([0-9]*\) ms=\([0-9.]*\) .*/\1 \2 \3/p' \
+			    "$tmpdir/p6out")
+			if [ $# -eq 3 ]; then
+				echo "$3" >>"$tmpdir/p6f-ms-$who"
+				echo $(($1 + $2)) >>"$tmpdir/p6f-fail-$who"
+			else
+				broken "burst against $who printed no figures: $(cat "$tmpdir/p6out" "$tmpdir/p6err" | tr '\n' ' ')"
+			fi
+			nkids "$fp" >>"$tmpdir/p6f-kids-$who"
+			bg_stop "$fp"
+		done
+	done
+	f="      %-32s %9s %9s %8s %12s %10s %9s\n"
+	printf "$f" setup "burst ms" children failed "idle kB RSS" "idle anon" wake-ups
+	for who in fpm spawn; do
+		set -- $(cat "$tmpdir/p6f-idle-$who" 2>/dev/null) - - -
+		case $who in
+		fpm) label="php-fpm pm = ondemand" ;;
+		*) label="spawn -F 0 --max-children 64" ;;
+		esac
+		printf "$f" "$label" "$(median "$tmpdir/p6f-ms-$who")" \
+		    "$(whole "$tmpdir/p6f-kids-$who")" \
+		    "$(awk '{ n += $1 } END { print n + 0 }' "$tmpdir/p6f-fail-$who" 2>/dev/null)" \
+		    "$2" "$3" "$(cat "$tmpdir/p6f-wake-$who" 2>/dev/null || echo -)"
+	done
+	fms=$(median "$tmpdir/p6f-ms-fpm")
+	sms=$(median "$tmpdir/p6f-ms-spawn")
+	target "pool against php-fpm ondemand, 64 x 200 ms burst from no child: spawn/php-fpm = $(ratio "$sms" "$fms") ($sms ms vs $fms ms)" \
+	    "$(ratio "$sms" "$fms")" "<=" 1
+	info "pool against php-fpm ondemand, idle after start: spawn $(sed -n 's/^[0-9]* \([0-9]*\) .*/\1/p' "$tmpdir/p6f-idle-spawn") kB, php-fpm $(sed -n 's/^[0-9]* \([0-9]*\) .*/\1/p' "$tmpdir/p6f-idle-fpm") kB (VmRSS, with children); wake-ups in 3 s: spawn $(cat "$tmpdir/p6f-wake-spawn" 2>/dev/null), php-fpm $(cat "$tmpdir/p6f-wake-fpm" 2>/dev/null)"
 }
 
 for part in ${BENCH_PARTS:-1 2 3 4 5 6}; do
