@@ -2078,28 +2078,43 @@ note_signal(int sig)
  * takes let in. Returns SIGTERM or SIGINT if one came, else 0. What came
  * stays noted until repost_caught().
  */
+/*
+ * ppoll() on one descriptor (-1: none) until deadline (<= 0: none), with
+ * the signals spawn takes let in for the length of the wait only.
+ */
 static int
-wait_readable(struct run *r, int fd, long long deadline)
+poll_with_signals(struct run *r, struct pollfd *pfd, long long deadline)
 {
-	struct pollfd pfd;
-	struct timespec ts;
+	struct timespec ts, *tsp = NULL;
 	sigset_t mask;
 	long long ms;
 	int sig;
 
-	ms = deadline - mono_ms();
-	if (ms < 0)
-		ms = 0;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000;
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	pfd.revents = 0;
+	if (deadline > 0) {
+		ms = deadline - mono_ms();
+		if (ms < 0)
+			ms = 0;
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (ms % 1000) * 1000000;
+		tsp = &ts;
+	}
+	pfd->revents = 0;
 	sigprocmask(SIG_BLOCK, NULL, &mask);
 	for (sig = 1; sig < NSIG; sig++)
 		if (sigismember(&r->handled, sig) == 1)
 			sigdelset(&mask, sig);
-	(void)ppoll(&pfd, 1, &ts, &mask);
+	return ppoll(pfd, 1, tsp, &mask);
+}
+
+static int
+wait_readable(struct run *r, int fd, long long deadline)
+{
+	struct pollfd pfd;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	/* A deadline already past still polls once, at once. */
+	(void)poll_with_signals(r, &pfd, deadline > 0 ? deadline : 1);
 	return caught[SIGTERM] ? SIGTERM : caught[SIGINT] ? SIGINT : 0;
 }
 
@@ -3548,28 +3563,11 @@ status_update(struct run *r, struct sup *s)
 static void
 wait_events(struct run *r, struct sup *s, long long deadline, int watch)
 {
-	struct timespec ts, *tsp = NULL;
 	struct pollfd pfd;
-	sigset_t mask;
-	long long ms;
-	int sig;
 
-	if (deadline > 0) {
-		ms = deadline - mono_ms();
-		if (ms < 0)
-			ms = 0;
-		ts.tv_sec = ms / 1000;
-		ts.tv_nsec = (ms % 1000) * 1000000;
-		tsp = &ts;
-	}
 	pfd.fd = watch ? r->sock : -1;
 	pfd.events = POLLIN;
-	pfd.revents = 0;
-	sigprocmask(SIG_BLOCK, NULL, &mask);
-	for (sig = 1; sig < NSIG; sig++)
-		if (sigismember(&r->handled, sig) == 1)
-			sigdelset(&mask, sig);
-	if (ppoll(&pfd, 1, tsp, &mask) <= 0)
+	if (poll_with_signals(r, &pfd, deadline) <= 0)
 		return;
 	if (pfd.revents & POLLIN)
 		s->sock_ready = 1;
