@@ -2032,6 +2032,13 @@ cgi_child(struct run *r, int errfd)
 	_exit(cgi_worker(&r->cgi));
 }
 
+/* --cgi pool: activity cell which (0 or 1) of a slot, two unsigneds. */
+static volatile unsigned *
+act_cell(struct run *r, int slot, int which)
+{
+	return &r->activity[(size_t)slot * 4 + (size_t)which * 2];
+}
+
 static void __attribute__((noreturn))
 child_main(struct run *r, int slot, int errfd)
 {
@@ -2042,8 +2049,8 @@ child_main(struct run *r, int slot, int errfd)
 		prepare_and_exec(r, &ce);
 	else if (prepare_child(r, &ce) == 0) {
 		if (r->activity != NULL)
-			r->cgi.activity = &r->activity[(size_t)slot * 4 +
-			    (size_t)r->slots[slot].next_act * 2];
+			r->cgi.activity = act_cell(r, slot,
+			    r->slots[slot].next_act);
 		cgi_child(r, errfd);
 	}
 	ce.slot = slot;
@@ -2302,8 +2309,8 @@ fork_batch(struct run *r, const int *which, int n, pid_t *out, int *stop)
 		sl->next_act = sl->pid > 0 ? !sl->act : sl->pending > 0 ?
 		    !sl->pending_act : sl->old > 0 ? !sl->old_act : 0;
 		if (r->activity != NULL)
-			memset((void *)&r->activity[(size_t)which[i] * 4 +
-			    (size_t)sl->next_act * 2], 0, 2 * sizeof(unsigned));
+			memset((void *)act_cell(r, which[i], sl->next_act), 0,
+			    2 * sizeof(unsigned));
 		pid = fork();
 		if (pid == 0) {
 			close(p[0]);
@@ -2791,7 +2798,7 @@ activity(struct run *r, int i, long long *mark)
 	int in;
 
 	if (r->activity != NULL) {
-		cell = &r->activity[(size_t)i * 4 + (size_t)sl->act * 2];
+		cell = act_cell(r, i, sl->act);
 		*mark = cell[1];
 		return cell[0] == 0;
 	}
@@ -2830,8 +2837,7 @@ count_state(struct run *r, enum slot_state st)
 	int i, n = 0;
 
 	for (i = 0; i < r->nslots; i++)
-		n += r->slots[i].state == st && (st == SLOT_BACKOFF ||
-		    st == SLOT_EMPTY || r->slots[i].pid > 0);
+		n += r->slots[i].state == st;
 	return n;
 }
 
@@ -3238,7 +3244,7 @@ would_take(struct run *r, int enough)
 		if (sl->pid <= 0 || sl->state != SLOT_RUNNING)
 			continue;
 		if (r->activity != NULL) {
-			cell = &r->activity[(size_t)i * 4 + (size_t)sl->act * 2];
+			cell = act_cell(r, i, sl->act);
 			n += cell[0] < (unsigned)r->o->cgi_max;
 		} else {
 			n += pool_in_accept(sl->pid, 0) == 1;
