@@ -166,7 +166,7 @@ expect_eq "-f: the shell exec'd it: the probe has the child's pid" "spawn: child
 stop "$p"; rm -f "$S" "$R"/*
 
 # --- Start-up verification: every child, all or nothing.
-start -s "$S" -F 3 -P "$T/fail.pid" -- "$PROBE" --report "$R" --exit 3
+start -s "$S" -F 3 --min-uptime 10000 -P "$T/fail.pid" -- "$PROBE" --report "$R" --exit 3
 expect_eq "dying children: exit 1" 1 "$RC"
 expect_match "dying children: names pid and status" "^spawn: child [0-9]+ exited with status 3 during start-up" "$ERR"
 expect_eq "dying children: nothing on stdout" "" "$OUT"
@@ -180,7 +180,7 @@ expect_eq "three children fail: one line for each" 3 "$(printf '%s\n' "$ERR" | g
 
 # One child of three fails: the two others must be stopped.
 mkdir -p "$T/once"
-start -s "$S" -F 3 -f "sh -c 'mkdir $T/once/x 2>/dev/null && exit 4; exec $PROBE --report $R'"
+start -s "$S" -F 3 --min-uptime 10000 -f "sh -c 'mkdir $T/once/x 2>/dev/null && exit 4; exec $PROBE --report $R'"
 expect_eq "one of three fails: exit 1" 1 "$RC"
 expect_match "one of three fails: reports status 4" "exited with status 4" "$ERR"
 wait_until 5 nothing_running "$R"
@@ -188,7 +188,7 @@ check "one of three fails: the others were stopped" nothing_running "$R"
 check "one of three fails: socket removed" sock_gone "$S"
 rm -rf "$R"/* "$T/once"/*
 
-start -s "$S" -F 2 -- "$PROBE" --report "$R" --raise 9
+start -s "$S" -F 2 --min-uptime 10000 -- "$PROBE" --report "$R" --raise 9
 expect_match "killed child: reported with its signal" "killed by signal 9 \(SIGKILL\)" "$ERR"
 expect_eq "killed child: exit 1" 1 "$RC"
 rm -f "$R"/*
@@ -196,8 +196,8 @@ rm -f "$R"/*
 start -s "$S" --min-uptime 100 -- "$PROBE" --report "$R" --exit-after 400 0
 expect_eq "outlives --min-uptime: counts as started" 0 "$RC"
 rm -f "$S" "$R"/*
-start -s "$S" --min-uptime 800 -- "$PROBE" --report "$R" --exit-after 200 0
-expect_eq "dies within --min-uptime 800: start fails" 1 "$RC"
+start -s "$S" --min-uptime 5000 -- "$PROBE" --report "$R" --exit-after 200 0
+expect_eq "dies within --min-uptime 5000: start fails" 1 "$RC"
 check "dies within --min-uptime: socket removed" sock_gone "$S"
 rm -f "$R"/*
 
@@ -313,7 +313,7 @@ expect_eq "--min-uptime 0: eight lines" 8 "$(printf '%s\n' "$OUT" | grep -c 'spa
 rm -f "$S"
 
 # --- A failed start says where the children's output went.
-start -s "$S" -- "$PROBE" --exit 3
+start -s "$S" --min-uptime 10000 -- "$PROBE" --exit 3
 expect_eq "failed start: a hint about /dev/null" "spawn: start failed; the children's output went to /dev/null: rerun with -w or --output FILE to see it" "$(printf '%s\n' "$ERR" | tail -n 1)"
 
 # --- --probe with an address but no port.

@@ -134,7 +134,7 @@ expect_eq "-F 512, children live 400 ms: 512 lines" 512 "$(printf '%s\n' "$OUT" 
 expect_eq "-F 512, children live 400 ms: 512 pids in the pid file" 512 "$(grep -c . "$T/mu.pid")"
 expect_eq "-F 512, children live 400 ms: nothing on stderr" "" "$ERR"
 rm -f "$S" "$T/mu.pid"
-run_spawn -s "$S" -F 128 -- "$PROBE" --exit-after 20 3
+run_spawn -s "$S" -F 128 --min-uptime 10000 -- "$PROBE" --exit-after 20 3
 expect_eq "-F 128, children live 20 ms: the start fails, exit 1" 1 "$RC"
 expect_match "-F 128, children live 20 ms: a child is named" "^spawn: child [0-9]+ exited with status 3 during start-up$" "$ERR"
 check "-F 128, children live 20 ms: socket removed" sock_gone "$S"
@@ -169,11 +169,11 @@ fi
 
 # --- One message is one write(2): a line never reaches stderr in pieces.
 if have strace; then
-	strace -qq -o "$T/trace" -e trace=write,writev -e signal=none "$SPAWN" -s "$S" -F 3 -- "$PROBE" --exit 1 >/dev/null 2>"$T/.err" </dev/null
+	strace -qq -o "$T/trace" -e trace=write,writev -e signal=none "$SPAWN" -s "$S" -F 3 --min-uptime 10000 -- "$PROBE" --exit 1 >/dev/null 2>"$T/.err" </dev/null
 	expect_eq "a failed start: each of its $(grep -c . "$T/.err") stderr lines is one write(2)" "$(grep -c . "$T/.err")" "$(grep -c '^writev\{0,1\}(2,' "$T/trace")"
 	rm -f "$S"
 	if have musl-gcc && musl-gcc -std=c99 -D_GNU_SOURCE -O2 -o "$T/spawn-musl" "$TOP/spawn.c" "$TOP/fcgi.c" "$TOP/cgi.c" "$TOP/pool.c" 2>/dev/null; then
-		strace -qq -o "$T/trace" -e trace=write,writev -e signal=none "$T/spawn-musl" -s "$S" -F 3 -- "$PROBE" --exit 1 >/dev/null 2>"$T/.err" </dev/null
+		strace -qq -o "$T/trace" -e trace=write,writev -e signal=none "$T/spawn-musl" -s "$S" -F 3 --min-uptime 10000 -- "$PROBE" --exit 1 >/dev/null 2>"$T/.err" </dev/null
 		expect_eq "musl build, a failed start: each of its $(grep -c . "$T/.err") stderr lines is one write(2)" "$(grep -c . "$T/.err")" "$(grep -c '^writev\{0,1\}(2,' "$T/trace")"
 		rm -f "$S"
 	else

@@ -220,7 +220,7 @@ else
 	rm -f "$A" "$B"
 
 	# A failed start never unlinks the inherited socket.
-	sd_start sd10 -l "$A" "$SPAWN" -w -- "$PROBE" --report "$R1" --exit 3
+	sd_start sd10 -l "$A" "$SPAWN" -w --min-uptime 10000 -- "$PROBE" --report "$R1" --exit 3
 	sd_ready sd10 1
 	"$CLIENT" -q -t 3000 "$A" 2>/dev/null
 	wait_until 5 dead "$SDPID"
@@ -274,7 +274,7 @@ else
 	rm -f "$F"
 
 	# A failed start does not unlink it either.
-	run_withfd unix "$F" 5 --fd 5 -- "$PROBE" --report "$R" --exit 4
+	run_withfd unix "$F" 5 --fd 5 --min-uptime 10000 -- "$PROBE" --report "$R" --exit 4
 	expect_eq "--fd 5, child exits 4: exit 1" 1 "$RC"
 	check "--fd 5, failed start: socket file still there" test -S "$F"
 	rm -rf "$F" "$R"/*

@@ -129,7 +129,7 @@ check "-c -S: socket bound outside the chroot" test -S "$S"
 expect_eq "-c -S: child's fd 0 is the outside path" "$S" "$(rget "$C/r" "$p" fd0_addr)"
 stop "$p"; rm -f "$C/r"/* "$S"
 
-run_spawn -c "$C" -S -s "$S" -- /bin/probe --report /r --exit 2
+run_spawn -c "$C" -S -s "$S" --min-uptime 10000 -- /bin/probe --report /r --exit 2
 expect_eq "-c -S, child fails: exit 1" 1 "$RC"
 check "-c -S, child fails: the outside socket is removed" sock_gone "$S"
 

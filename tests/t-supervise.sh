@@ -84,7 +84,7 @@ expect_match "-w: the kill is reported" "^spawn: child $p killed by signal 9 \(S
 
 # Dying within --min-uptime is a failed start, whatever -w says.
 newdir "$R"
-bg w5 -w -s "$S" -P "$T/w5.pid" -- "$PROBE" --report "$R" --exit 3
+bg w5 -w -s "$S" -P "$T/w5.pid" --min-uptime 10000 -- "$PROBE" --report "$R" --exit 3
 finish 10
 expect_eq "-w: exit within --min-uptime: failed start, exit 1" 1 "$RC"
 expect_match "-w: failed start reported" "exited with status 3 during start-up" "$(cat "$T/w5.err")"
@@ -136,7 +136,7 @@ cat >"$T/crash.sh" <<EOF
 if [ -e "$T/crash" ]; then exec "$PROBE" --report "$R" --exit-after 10 1; fi
 exec "$PROBE" --report "$R" --serve
 EOF
-bg cl -r --retries 3 -s "$S" -F 2 -- /bin/sh "$T/crash.sh"
+bg cl -r --retries 3 --min-uptime 2000 -s "$S" -F 2 -- /bin/sh "$T/crash.sh"
 up cl 2
 sample_kids "$SP" "$T/cl.samples"
 first=$(sorted_reports "$R")
@@ -160,7 +160,7 @@ check "crash loop: socket removed" sock_gone "$S"
 # the number of starts small.
 newdir "$R"
 rm -f "$T/crash"
-bg c0 -r --retries 0 -s "$S" -F 2 -- /bin/sh "$T/crash.sh"
+bg c0 -r --retries 0 --min-uptime 2000 -s "$S" -F 2 -- /bin/sh "$T/crash.sh"
 up c0 2
 first=$(sorted_reports "$R")
 : >"$T/crash"
