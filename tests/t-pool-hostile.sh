@@ -99,7 +99,12 @@ S=$T/c.sock
 bg cell -r --cgi -F 0 --max-children 1 --idle-timeout 2 --min-uptime 1500 \
     --stop-timeout 30 -s "$S" -- "$CG"
 wait_until 5 test -S "$S"
-"$CLIENT" -t 10000 "$S" QUERY_STRING=x >/dev/null 2>&1
+# The first worker keeps this connection open (KEEP_CONN, then 40 s of
+# quiet), so that it is never idle for 2 s however slow the steps below
+# are on a loaded machine.
+"$CLIENT" -k -L 40000 -t 60000 "$S" QUERY_STRING=x >"$T/x.out" 2>&1 &
+x=$!
+wait_for 10 'grep -q "done x" "$T/x.out"'
 wait_for 5 '[ "$(kids "$SP" | wc -l)" -eq 1 ]'
 w1=$(kids "$SP")
 kill -HUP "$SP"
@@ -126,6 +131,8 @@ check "cgi cells: the draining worker's request was answered" \
 wait "$r2"
 check "cgi cells: the new worker's 9 s request was answered" \
     grep -q "done sleep=9" "$T/r2.out"
+kill "$x" 2>/dev/null
+wait "$x" 2>/dev/null
 # Right after its answer it has not been idle for 2 s yet: a stop so far
 # came during the request (the worker drains, so the answer still comes).
 check "cgi cells: the new worker ($w2) was not stopped as idle during it" \
