@@ -104,6 +104,7 @@ wait_until 5 test -S "$S"
 # are on a loaded machine.
 "$CLIENT" -k -L 40000 -t 60000 "$S" QUERY_STRING=x >"$T/x.out" 2>&1 &
 x=$!
+track "$x"
 wait_for 10 'grep -q "done x" "$T/x.out"'
 wait_for 5 '[ "$(kids "$SP" | wc -l)" -eq 1 ]'
 w1=$(kids "$SP")
