@@ -201,47 +201,43 @@ PY
 	# Type=notify service with a dynamic pool (-F 0): ready with no child,
 	# the first request starts one, the figures reach systemd and the
 	# status file.
-	if "$SPAWN" --help | grep -q -- --max-children; then
-		PROM=$T/spawn-php.prom
-		prom_has() { grep -qxF -- "$1" "$PROM" 2>/dev/null; }
-		prom_range() { prom_has "spawn_children_min 0" && prom_has "spawn_children_max 16"; }
-		notify_listener "$T/notify3.sock" "$T/notify3.log"
-		NOTIFY_SOCKET=$T/notify3.sock $(exec_start spawn-pool.service) >"$T/pool.log" 2>&1 &
-		pp=$!
-		track "$pp"
-		wait_until 10 has_line "$T/notify3.log" READY=1
-		check "spawn-pool.service: READY=1 with the pool at its minimum" has_line "$T/notify3.log" READY=1
-		expect_eq "spawn-pool.service: no child before the first request (-F 0)" "" "$(child_pids "$pp")"
-		check "spawn-pool.service: STATUS= gives the pool's range (0..16)" \
-			has_line "$T/notify3.log" 'STATUS=0 children running (0\.\.16); '
-		check "spawn-pool.service: the status file gives the range (0, 16)" prom_range
-		check "spawn-pool.service: the first request starts php-cgi and is answered" php_ok "$SOCK" 10000
-		one_child() { [ "$(child_pids "$pp" | wc -w)" = 1 ]; }
-		wait_until 5 one_child
-		expect_eq "spawn-pool.service: one child after one request" 1 "$(child_pids "$pp" | wc -w)"
-		wait_until 5 has_line "$T/notify3.log" 'STATUS=1 child[a-z]* running (0\.\.16); '
-		check "spawn-pool.service: STATUS= counts the child (1, 0..16)" \
-			has_line "$T/notify3.log" 'STATUS=1 child[a-z]* running (0\.\.16); '
-		wait_until 5 prom_has 'spawn_children{state="running"} 1'
-		check "spawn-pool.service: the status file counts it running" \
-			prom_has 'spawn_children{state="running"} 1'
-		check "spawn-pool.service: php answers again" php_ok "$SOCK"
-		if ! has_line "$T/notify3.log" 'running (0\.\.16)'; then
-			diag "notify messages:" "$(cat "$T/notify3.log" 2>/dev/null)"
-			diag "spawn:" "$(cat "$T/pool.log" 2>/dev/null)"
-		fi
-		kill "$pp"
-		wait_until 15 dead "$pp"
-		check "spawn-pool.service: stops on TERM" dead "$pp"
-		wait "$pp"
-		expect_eq "spawn-pool.service: exit status 0 after TERM" 0 "$?"
-		check "spawn-pool.service: STOPPING=1 on stop" has_line "$T/notify3.log" STOPPING=1
-		check "spawn-pool.service: the status file is removed at exit" test ! -e "$PROM"
-		check "spawn-pool.service: socket removed" sock_gone "$SOCK"
-		rm -f "$SOCK"
-	else
-		skip "spawn-pool.service: spawn has no --max-children yet"
+	PROM=$T/spawn-php.prom
+	prom_has() { grep -qxF -- "$1" "$PROM" 2>/dev/null; }
+	prom_range() { prom_has "spawn_children_min 0" && prom_has "spawn_children_max 16"; }
+	notify_listener "$T/notify3.sock" "$T/notify3.log"
+	NOTIFY_SOCKET=$T/notify3.sock $(exec_start spawn-pool.service) >"$T/pool.log" 2>&1 &
+	pp=$!
+	track "$pp"
+	wait_until 10 has_line "$T/notify3.log" READY=1
+	check "spawn-pool.service: READY=1 with the pool at its minimum" has_line "$T/notify3.log" READY=1
+	expect_eq "spawn-pool.service: no child before the first request (-F 0)" "" "$(child_pids "$pp")"
+	check "spawn-pool.service: STATUS= gives the pool's range (0..16)" \
+		has_line "$T/notify3.log" 'STATUS=0 children running (0\.\.16); '
+	check "spawn-pool.service: the status file gives the range (0, 16)" prom_range
+	check "spawn-pool.service: the first request starts php-cgi and is answered" php_ok "$SOCK" 10000
+	one_child() { [ "$(child_pids "$pp" | wc -w)" = 1 ]; }
+	wait_until 5 one_child
+	expect_eq "spawn-pool.service: one child after one request" 1 "$(child_pids "$pp" | wc -w)"
+	wait_until 5 has_line "$T/notify3.log" 'STATUS=1 child[a-z]* running (0\.\.16); '
+	check "spawn-pool.service: STATUS= counts the child (1, 0..16)" \
+		has_line "$T/notify3.log" 'STATUS=1 child[a-z]* running (0\.\.16); '
+	wait_until 5 prom_has 'spawn_children{state="running"} 1'
+	check "spawn-pool.service: the status file counts it running" \
+		prom_has 'spawn_children{state="running"} 1'
+	check "spawn-pool.service: php answers again" php_ok "$SOCK"
+	if ! has_line "$T/notify3.log" 'running (0\.\.16)'; then
+		diag "notify messages:" "$(cat "$T/notify3.log" 2>/dev/null)"
+		diag "spawn:" "$(cat "$T/pool.log" 2>/dev/null)"
 	fi
+	kill "$pp"
+	wait_until 15 dead "$pp"
+	check "spawn-pool.service: stops on TERM" dead "$pp"
+	wait "$pp"
+	expect_eq "spawn-pool.service: exit status 0 after TERM" 0 "$?"
+	check "spawn-pool.service: STOPPING=1 on stop" has_line "$T/notify3.log" STOPPING=1
+	check "spawn-pool.service: the status file is removed at exit" test ! -e "$PROM"
+	check "spawn-pool.service: socket removed" sock_gone "$SOCK"
+	rm -f "$SOCK"
 
 	# Socket unit + service: systemd-socket-activate plays systemd's part.
 	if have systemd-socket-activate; then

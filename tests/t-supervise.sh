@@ -8,8 +8,6 @@
 umask 022
 
 # bg, up, finish, kids and the other helpers of these files are in lib.sh.
-# gone PID: not in /proc at all (not even as a zombie): someone reaped it.
-gone() { [ ! -e "/proc/$1" ]; }
 
 S=$T/s.sock
 
